@@ -1,0 +1,42 @@
+# hrnet_seg: set up and test on a fresh machine.
+#   make install   create .venv and install the pinned stack, the project (editable) and dev tools
+#   make test      run the test suite (installs first when needed)
+#   make lint      ruff
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build that lies on this project's machines. Clusters: install your own
+# CUDA torch first (any version in pyproject's range) and run `make install TORCH=`.
+TORCH ?= torch==2.13.0
+# lite: mmcv-lite (default, no compiled ops); full: mmcv with ops, built from source.
+MMCV ?= lite
+STAMP := $(VENV)/.installed-$(MMCV)
+
+.PHONY: install test lint clean
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(if $(TORCH),$(BIN)/python -m pip install -q "$(TORCH)")
+ifeq ($(MMCV),full)
+	$(BIN)/python -m pip install -q "setuptools<81" wheel ninja
+	MMCV_WITH_OPS=1 MAX_JOBS=$${MAX_JOBS:-2} $(BIN)/python -m pip install -q --no-build-isolation "mmcv==2.1.0"
+endif
+	$(BIN)/python -m pip install -q -e ".[$(MMCV),dev]"
+	$(BIN)/python -m pip check
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m pytest -m "not slurm and not gpu" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,49 @@
+# Cityscapes fine annotations, 19 classes (trainIds), as in mmseg's cityscapes.py.
+# Layout under data_root: leftImg8bit/{train,val}/<city>/*_leftImg8bit.png and
+# gtFine/{train,val}/<city>/*_gtFine_labelTrainIds.png.
+dataset_type = "CityscapesDataset"
+data_root = "data/cityscapes/"
+num_classes = 19
+crop_size = (512, 1024)
+train_pipeline = [
+    dict(type="LoadImageFromFile"),
+    dict(type="LoadAnnotations"),
+    dict(type="RandomResize", scale=(2048, 1024), ratio_range=(0.5, 2.0), keep_ratio=True),
+    dict(type="RandomCrop", crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type="RandomFlip", prob=0.5),
+    dict(type="PhotoMetricDistortion"),
+    dict(type="PackSegInputs"),
+]
+test_pipeline = [
+    dict(type="LoadImageFromFile"),
+    dict(type="Resize", scale=(2048, 1024), keep_ratio=True),
+    dict(type="LoadAnnotations"),
+    dict(type="PackSegInputs"),
+]
+train_dataloader = dict(
+    batch_size=2,  # per GPU; the published recipe is 4 GPUs x 2
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type="InfiniteSampler", shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img_path="leftImg8bit/train", seg_map_path="gtFine/train"),
+        pipeline=train_pipeline,
+    ),
+)
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type="DefaultSampler", shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img_path="leftImg8bit/val", seg_map_path="gtFine/val"),
+        pipeline=test_pipeline,
+    ),
+)
+test_dataloader = val_dataloader
+val_evaluator = dict(type="IoUMetric", iou_metrics=["mIoU"])
+test_evaluator = val_evaluator

@@ -1,0 +1,17 @@
+# Runtime defaults, as in mmseg 1.x (configs/_base_/default_runtime.py).
+default_scope = "mmseg"
+# Registers HighResolutionNet and makes mmseg importable with mmcv-lite, also when
+# the config is used by mmseg's own tools/train.py.
+custom_imports = dict(imports=["hrnet_seg"], allow_failed_imports=False)
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),
+    dist_cfg=dict(backend="nccl"),  # tools/train.py switches to gloo without CUDA
+)
+vis_backends = [dict(type="LocalVisBackend")]
+visualizer = dict(type="SegLocalVisualizer", vis_backends=vis_backends, name="visualizer")
+log_processor = dict(by_epoch=False)
+log_level = "INFO"
+load_from = None
+resume = False
+tta_model = dict(type="SegTTAModel")

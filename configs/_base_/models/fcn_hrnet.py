@@ -1,0 +1,43 @@
+# HRNetV2 + FCN (paper Sec. 4, "HRNetV2"): the four branch outputs are upsampled to
+# stride 4, concatenated, and classified by a 1x1 conv-BN-ReLU then a 1x1 conv.
+# Defaults are HRNetV2-W48; leaves change arch and the head widths.
+norm_cfg = dict(type="SyncBN", requires_grad=True)  # BN with one warning when not distributed
+hrnet_channels = [48, 96, 192, 384]  # C, 2C, 4C, 8C of the arch below
+data_preprocessor = dict(
+    type="SegDataPreProcessor",
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255,
+)
+model = dict(
+    type="EncoderDecoder",
+    data_preprocessor=data_preprocessor,
+    backbone=dict(
+        type="HighResolutionNet",
+        arch="W48",
+        norm_cfg=norm_cfg,
+        norm_eval=False,
+        align_corners=False,  # mmseg's choice; the official code uses True
+        # ImageNet weights, never downloaded: README "Pretrained weights".
+        pretrained="pretrained_models/hrnetv2_w48_imagenet_pretrained.pth",
+    ),
+    decode_head=dict(
+        type="FCNHead",
+        in_channels=hrnet_channels,
+        in_index=(0, 1, 2, 3),
+        channels=sum(hrnet_channels),
+        input_transform="resize_concat",
+        kernel_size=1,
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=-1,
+        num_classes=19,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=1.0),
+    ),
+    train_cfg=dict(),
+    test_cfg=dict(mode="whole"),
+)

@@ -1,0 +1,60 @@
+# HRNetV2 + OCR (Yuan et al., "Object-Contextual Representations for Semantic
+# Segmentation", ECCV 2020): an FCN auxiliary head gives the soft object regions
+# (loss weight 0.4), the OCR head aggregates object-contextual features (1.0).
+# Defaults are HRNetV2-W48; leaves change arch and the head widths.
+norm_cfg = dict(type="SyncBN", requires_grad=True)  # BN with one warning when not distributed
+hrnet_channels = [48, 96, 192, 384]  # C, 2C, 4C, 8C of the arch below
+data_preprocessor = dict(
+    type="SegDataPreProcessor",
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255,
+)
+model = dict(
+    type="CascadeEncoderDecoder",
+    data_preprocessor=data_preprocessor,
+    num_stages=2,
+    backbone=dict(
+        type="HighResolutionNet",
+        arch="W48",
+        norm_cfg=norm_cfg,
+        norm_eval=False,
+        align_corners=False,  # mmseg's choice; the official code uses True
+        # ImageNet weights, never downloaded: README "Pretrained weights".
+        pretrained="pretrained_models/hrnetv2_w48_imagenet_pretrained.pth",
+    ),
+    decode_head=[
+        dict(
+            type="FCNHead",
+            in_channels=hrnet_channels,
+            channels=sum(hrnet_channels),
+            in_index=(0, 1, 2, 3),
+            input_transform="resize_concat",
+            kernel_size=1,
+            num_convs=1,
+            concat_input=False,
+            dropout_ratio=-1,
+            num_classes=19,
+            norm_cfg=norm_cfg,
+            align_corners=False,
+            loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=0.4),
+        ),
+        dict(
+            type="OCRHead",
+            in_channels=hrnet_channels,
+            in_index=(0, 1, 2, 3),
+            input_transform="resize_concat",
+            channels=512,  # official MODEL.OCR.MID_CHANNELS
+            ocr_channels=256,  # official MODEL.OCR.KEY_CHANNELS
+            dropout_ratio=-1,  # mmseg's recipe; the official code has Dropout2d(0.05)
+            num_classes=19,
+            norm_cfg=norm_cfg,
+            align_corners=False,
+            loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=1.0),
+        ),
+    ],
+    train_cfg=dict(),
+    test_cfg=dict(mode="whole"),
+)

@@ -1,0 +1,22 @@
+"""hrnet_seg: HRNet semantic segmentation on the OpenMMLab stack.
+
+Importing the package makes mmseg importable with mmcv-lite (see
+:mod:`hrnet_seg.compat`) and registers the HRNet backbone into mmseg's ``MODELS``.
+"""
+
+import importlib.util as _importlib_util
+
+if _importlib_util.find_spec("mmcv") is None:  # pragma: no cover - install problem
+    raise ImportError(
+        "hrnet_seg needs mmcv, and none is installed. Install the project with one "
+        "mmcv flavour: `pip install -e '.[lite]'` (mmcv-lite, the default) or "
+        "`make install MMCV=full` (mmcv with compiled ops)."
+    )
+
+from .compat import install_mmcv_ext_standin as _install_mmcv_ext_standin  # noqa: E402
+
+_install_mmcv_ext_standin()
+
+from . import models  # noqa: E402,F401  (registers HighResolutionNet into mmseg.MODELS)
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""Engine: the Runner and its hooks."""
+
+from .runner import SegRunner
+
+__all__ = ["SegRunner"]

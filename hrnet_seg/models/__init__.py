@@ -1,0 +1,32 @@
+"""Models: the HRNet backbone (registered into mmseg's ``MODELS``), its architecture
+table, checkpoint loading and conversion."""
+
+from .arch import HRNET_ARCHS, HRNetArch, StageSpec, resolve_arch
+from .hrnet import HighResolutionModule, HighResolutionNet
+from .pretrained import (
+    CheckpointMismatchError,
+    LoadReport,
+    PretrainedNotFoundError,
+    load_backbone_weights,
+)
+
+__all__ = [
+    "HRNET_ARCHS",
+    "CheckpointMismatchError",
+    "HRNetArch",
+    "HighResolutionModule",
+    "HighResolutionNet",
+    "LoadReport",
+    "PretrainedNotFoundError",
+    "StageSpec",
+    "load_backbone_weights",
+    "resolve_arch",
+]
+
+from .sync_bn import SyncBNFallbackWarning, fallback_sync_bn  # noqa: E402
+
+__all__ += ["SyncBNFallbackWarning", "fallback_sync_bn"]
+
+from .builder import build_segmentor  # noqa: E402
+
+__all__ += ["build_segmentor"]
