@@ -26,7 +26,11 @@ def mmengine_safe_globals() -> list:
         from numpy._core import multiarray
     except ImportError:  # pragma: no cover - numpy 1.x
         from numpy.core import multiarray
-    safe: list = [HistoryBuffer, np.ndarray, np.dtype]
+    # HistoryBuffer pickles its statistics methods as getattr(HistoryBuffer, 'min').
+    # Allowing getattr only lets the pickle *fetch* attributes of objects that are
+    # themselves allowed: the weights-only unpickler still refuses to call anything
+    # that is not on this list.
+    safe: list = [HistoryBuffer, np.ndarray, np.dtype, getattr]
     # Pickles name these by the module of the numpy that wrote them (numpy.core in
     # 1.x, numpy._core in 2.x): allow both spellings.
     for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
@@ -43,6 +47,14 @@ def mmengine_safe_globals() -> list:
             if name.endswith("DType") and isinstance(getattr(dtypes, name), type)
         ]
     return safe
+
+
+def _reason(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in lines:
+        if "Unsupported global" in line or "WeightsUnpickler error" in line:
+            return line
+    return lines[0] if lines else type(exc).__name__
 
 
 class CheckpointNotFoundError(UserError, FileNotFoundError):
@@ -64,12 +76,12 @@ def load_checkpoint_file(path: str | os.PathLike) -> Any:
     except pickle.UnpicklingError as exc:
         raise CheckpointReadError(
             f"Could not load checkpoint {path!r} safely (torch.load with weights_only=True): "
-            f"{str(exc).splitlines()[0]}. It stores Python objects other than tensors and plain "
+            f"{_reason(exc)}. It stores Python objects other than tensors and plain "
             f"data. If you trust the file, re-save just its weights: "
             f"torch.save(torch.load(path, weights_only=False)['state_dict'], new_path)."
         ) from exc
     except (RuntimeError, EOFError, OSError) as exc:
         raise CheckpointReadError(
-            f"Could not read checkpoint {path!r}: {str(exc).splitlines()[0]}. The file may be "
+            f"Could not read checkpoint {path!r}: {_reason(exc)}. The file may be "
             f"truncated or not a PyTorch checkpoint; download or copy it again."
         ) from exc
