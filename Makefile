@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(if $(TORCH),$(BIN)/python -m pip install -q "$(TORCH)")
 ifeq ($(MMCV),full)
+	$(BIN)/python -m pip uninstall -q -y mmcv-lite || true
 	$(BIN)/python -m pip install -q "setuptools<81" wheel ninja
 	MMCV_WITH_OPS=1 MAX_JOBS=$${MAX_JOBS:-2} $(BIN)/python -m pip install -q --no-build-isolation "mmcv==2.1.0"
 endif

@@ -69,6 +69,19 @@ def test_config_states_the_published_recipe(config):
         assert "Published mIoU" in f.read()
 
 
+# mmseg 1.2.2's fcn_hr18 / fcn_hr48 / ocrnet_hr18 / ocrnet_hr48 have exactly these.
+PARAMS = {
+    "configs/hrnet_w18_cityscapes.py": 9_640_849,
+    "configs/hrnet_w48_cityscapes.py": 65_858_659,
+    "configs/hrnet_w18_ocr_cityscapes.py": 12_080_036,
+    "configs/hrnet_w48_ocr_cityscapes.py": 70_371_446,
+    "configs/hrnet_w18_ade20k.py": 9_676_350,
+    "configs/hrnet_w48_ade20k.py": 65_953_110,
+    "configs/hrnet_w18_ocr_ade20k.py": 12_182_740,
+    "configs/hrnet_w48_ocr_ade20k.py": 70_533_100,
+}
+
+
 def tiny_batch(num_classes, size=(64, 128), n=2):
     gen = torch.Generator().manual_seed(0)
     samples = []
@@ -95,6 +108,7 @@ def test_config_builds_and_trains_one_step(config):
     fallbacks = [w for w in caught if issubclass(w.category, SyncBNFallbackWarning)]
     assert len(fallbacks) == 1  # one warning per model, not one per layer
     assert not any(isinstance(m, torch.nn.SyncBatchNorm) for m in model.modules())
+    assert sum(p.numel() for p in model.parameters()) == PARAMS[config]
     model.init_weights()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     classes = heads(cfg)[0].num_classes
