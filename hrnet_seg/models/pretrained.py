@@ -21,6 +21,7 @@ import torch.nn as nn
 
 from ..errors import UserError
 from ..utils.torch_load import load_checkpoint_file
+from .arch import HRNET_ARCHS
 
 #: Keys of the ImageNet classification head; they have no counterpart in a segmentation backbone.
 CLASSIFICATION_HEAD_PREFIXES = (
@@ -127,8 +128,6 @@ def _describe(model: nn.Module) -> str:
     name = type(model).__name__
     if arch is None:
         return name
-    from .arch import HRNET_ARCHS
-
     preset = next((k for k, v in HRNET_ARCHS.items() if v == arch), "custom spec")
     return f"{name}(arch={preset!r})"
 

@@ -187,3 +187,12 @@ def test_bad_options(kwargs, message):
 def test_constructor_is_keyword_only():
     with pytest.raises(TypeError):
         HighResolutionNet("W18")
+
+
+def test_docstring_example():
+    import doctest
+
+    import hrnet_seg.models.hrnet as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
