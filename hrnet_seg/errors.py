@@ -8,3 +8,27 @@ each subclass also derives from the matching builtin (``FileNotFoundError``,
 
 class UserError(Exception):
     """An error whose message says what is wrong, where, and how to fix it."""
+
+
+def user_message(exc: BaseException) -> str:
+    """The message of ``exc`` without a worker's traceback.
+
+    Errors raised in DataLoader workers come back as ``Caught X in DataLoader worker
+    process 0. Original Traceback ...: X: message``; the user needs the message.
+    """
+    text = str(exc)
+    marker = f"{type(exc).__name__}: "
+    if "Original Traceback" in text and marker in text:
+        text = text[text.rindex(marker) + len(marker) :]
+    return text.strip()
+
+
+def run_tool(main) -> int:
+    """Run a tool's ``main()``; a :class:`UserError` prints ``error: ...`` and exits 2."""
+    import sys
+
+    try:
+        return main() or 0
+    except UserError as exc:
+        print(f"error: {user_message(exc)}", file=sys.stderr)
+        return 2

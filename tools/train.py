@@ -1,17 +1,18 @@
-"""Train a segmentor: `python tools/train.py CONFIG [--work-dir DIR] [--resume] ...`
+"""Train a segmentor: `python tools/train.py CONFIG [--work-dir DIR] [--resume [PATH]] ...`
 
-The flags are mmseg's (tools/train.py), plus `--no-pretrained`.
+mmseg's flags (--work-dir, --resume, --amp, --cfg-options, --launcher), plus
+--data-root, --seed, --deterministic and --no-pretrained. On CPU, distributed runs use
+gloo: `torchrun --nproc-per-node 2 tools/train.py CONFIG --launcher pytorch`.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import os.path as osp
 import sys
 
-import hrnet_seg  # noqa: F401  (mmcv-lite compatibility, registers HighResolutionNet)
-from hrnet_seg.errors import UserError
+import hrnet_seg  # noqa: F401  (mmcv-lite compatibility; registers our modules)
+from hrnet_seg.errors import run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -19,25 +20,30 @@ def parse_args(argv=None) -> argparse.Namespace:
 
     parser = argparse.ArgumentParser(description="Train a segmentor")
     parser.add_argument("config", help="train config file path")
-    parser.add_argument("--work-dir", help="the dir to save logs and models")
+    parser.add_argument("--work-dir", help="where logs, checkpoints and results go")
     parser.add_argument(
         "--resume",
         nargs="?",
         const="auto",
         default=None,
-        help="resume from the latest checkpoint in the work dir, or from the given path",
+        help="resume from the newest complete checkpoint in the work dir, or from PATH",
     )
-    parser.add_argument("--amp", action="store_true", help="automatic mixed precision")
     parser.add_argument(
-        "--no-pretrained",
-        action="store_true",
-        help="train the backbone from scratch (ignore model.backbone.pretrained)",
+        "--amp", action="store_true", help="mixed precision (bf16 where supported, else fp16)"
+    )
+    parser.add_argument("--data-root", help="dataset root (else $HRNET_SEG_DATA, else config)")
+    parser.add_argument("--seed", type=int, help="random seed")
+    parser.add_argument(
+        "--deterministic", action="store_true", help="deterministic algorithms (slower)"
+    )
+    parser.add_argument(
+        "--no-pretrained", action="store_true", help="train the backbone from scratch"
     )
     parser.add_argument(
         "--cfg-options",
         nargs="+",
         action=DictAction,
-        help="override settings in the config, key=value (mmengine's syntax)",
+        help="override config settings, key=value (mmengine syntax)",
     )
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
@@ -48,40 +54,29 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import torch
-    from mmengine.config import Config
-
     from hrnet_seg.engine import SegRunner
-    from hrnet_seg.models.pretrained import check_pretrained_in_config
+    from hrnet_seg.engine.config import configure, load_config, preflight_train
+    from hrnet_seg.utils.quiet import quiet_stack
 
-    try:
-        cfg = Config.fromfile(args.config)
-        cfg.launcher = args.launcher
-        if args.cfg_options is not None:
-            cfg.merge_from_dict(args.cfg_options)
-        if args.work_dir is not None:
-            cfg.work_dir = args.work_dir
-        elif cfg.get("work_dir") is None:
-            cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(args.config))[0])
-        if args.no_pretrained:
-            cfg.model.backbone.pretrained = None
-            cfg.model.backbone.pop("init_cfg", None)
-        if args.amp:
-            cfg.optim_wrapper.type = "AmpOptimWrapper"
-            cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
-        if args.resume is not None:
-            cfg.resume = True
-            cfg.load_from = None if args.resume == "auto" else args.resume
-        if not torch.cuda.is_available():
-            cfg.env_cfg.setdefault("dist_cfg", {})["backend"] = "gloo"
-        check_pretrained_in_config(cfg.model)
-        runner = SegRunner.from_cfg(cfg)
-        runner.train()
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    quiet_stack()
+    cfg = load_config(args.config, args.cfg_options)
+    configure(
+        cfg,
+        config_path=args.config,
+        work_dir=args.work_dir,
+        data_root=args.data_root,
+        launcher=args.launcher,
+        no_pretrained=args.no_pretrained,
+        amp=args.amp,
+        resume=args.resume,
+        seed=args.seed,
+        deterministic=args.deterministic,
+    )
+    preflight_train(cfg)
+    runner = SegRunner.from_cfg(cfg)
+    runner.train()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -12,6 +12,15 @@ vis_backends = [dict(type="LocalVisBackend")]
 visualizer = dict(type="SegLocalVisualizer", vis_backends=vis_backends, name="visualizer")
 log_processor = dict(by_epoch=False)
 log_level = "INFO"
+# SegRunner: atomic checkpoints, weights_only loading, SyncBN fallback (engine/runner.py);
+# also picked by mmseg's own tools/train.py through runner_type.
+runner_type = "SegRunner"
+custom_hooks = [
+    dict(type="NaNGuardHook"),  # stop at the first NaN loss, keep the last good checkpoint
+    dict(type="ThroughputHook"),  # img/s and memory in the iteration log
+    dict(type="EvalProgressHook"),  # a progress bar while evaluating
+    dict(type="RunRecordHook"),  # env.json and results.json next to the checkpoints
+]
 load_from = None
 resume = False
 tta_model = dict(type="SegTTAModel")

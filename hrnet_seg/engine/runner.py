@@ -1,22 +1,126 @@
-"""mmengine's Runner with the project's model-level fixes applied before wrapping."""
+"""mmengine's Runner with what long, shared-cluster training needs.
+
+* SyncBN falls back to BN, with one warning, wherever it cannot synchronise
+  (mmengine reverts it only for non-distributed runs; a CPU/gloo group crashes).
+* Checkpoints are written atomically (``engine/checkpoint.py``); auto-resume picks
+  the newest complete one.
+* Checkpoints load with ``torch.load(weights_only=True)`` and mmengine's own types
+  allow-listed, never by turning the protection off; a checkpoint of another
+  architecture is an error naming the first mismatched keys, not a silent partial load.
+* Weight initialisation logs one summary line instead of one per parameter.
+"""
 
 from __future__ import annotations
 
+import logging
+import os.path as osp
+
 from mmengine.device import get_device
-from mmengine.model import is_model_wrapper
+from mmengine.logging import print_log
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmseg.registry import RUNNERS
 
 from ..models.sync_bn import fallback_sync_bn
+from ..utils.state_dict import StateDictDiff
+from ..utils.torch_load import load_checkpoint_file
+from .checkpoint import (
+    TMP_SUFFIX,
+    find_latest_checkpoint,
+    fsync_and_replace,
+    remove_stale_temporaries,
+)
 
 
 @RUNNERS.register_module()
 class SegRunner(Runner):
-    """A Runner whose SyncBN layers fall back to BN, with one warning, wherever they
-    cannot synchronise: mmengine reverts them only for non-distributed runs, and a
-    CPU (gloo) process group crashes in ``SyncBatchNorm``."""
+    """The project's Runner; see the module docstring."""
+
+    @property
+    def unwrapped_model(self):
+        return self.model.module if is_model_wrapper(self.model) else self.model
+
+    def build_logger(self, *args, **kwargs):
+        from ..utils.quiet import quiet_logger
+
+        logger = super().build_logger(*args, **kwargs)
+        quiet_logger(logger)
+        return logger
+
+    def setup_env(self, env_cfg) -> None:
+        # mmengine's pytorch launcher calls torch.cuda.set_device unconditionally,
+        # which a CPU build of torch cannot do: on CPU, set up the gloo group here
+        # (mmengine then skips its own init).
+        import torch
+        import torch.distributed as dist
+
+        if self.distributed and not torch.cuda.is_available() and not dist.is_initialized():
+            kwargs = {k: v for k, v in (env_cfg.get("dist_cfg") or {}).items() if k != "backend"}
+            dist.init_process_group(backend="gloo", **kwargs)
+        super().setup_env(env_cfg)
 
     def wrap_model(self, model_wrapper_cfg, model):
         if not is_model_wrapper(model):
             model = fallback_sync_bn(model, device_type=get_device())
         return super().wrap_model(model_wrapper_cfg, model)
+
+    def _init_model_weights(self) -> None:
+        # mmengine logs every parameter's initialiser (hundreds of lines): keep
+        # those at DEBUG and say in one line what happened.
+        level = self.logger.level
+        self.logger.setLevel(logging.WARNING)
+        try:
+            super()._init_model_weights()
+        finally:
+            self.logger.setLevel(level)
+        backbone = getattr(self.unwrapped_model, "backbone", None)
+        report = getattr(backbone, "pretrained_report", None)
+        source = report.summary() if report else "backbone from scratch (no pretrained weights)"
+        self.logger.info(f"Initialised model weights: {source}")
+
+    def load_or_resume(self) -> None:
+        if self._resume and self._load_from is None and not self._has_loaded:
+            stale = remove_stale_temporaries(self.work_dir)
+            if stale:
+                self.logger.warning(f"Removed partial checkpoint(s) of a killed save: {stale}")
+            latest = find_latest_checkpoint(self.work_dir)
+            if latest is None:
+                self.logger.info(f"No checkpoint in {self.work_dir} to resume: starting fresh")
+                self._resume = False
+            else:
+                self._load_from = latest
+        super().load_or_resume()
+
+    def load_checkpoint(self, filename, map_location="cpu", strict=False, revise_keys=None):
+        checkpoint = load_checkpoint_file(filename)
+        self.call_hook("after_load_checkpoint", checkpoint=checkpoint)
+        state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else {}
+        state = {k.removeprefix("module."): v for k, v in state.items()}
+        # Test-time augmentation wraps the segmentor; checkpoints hold the segmentor.
+        target = self.unwrapped_model
+        target = target.module if isinstance(target, BaseTTAModel) else target
+        diff = StateDictDiff.compare(target.state_dict(), state)
+        if not diff.fits(strict=True):
+            raise diff.error(
+                f"Checkpoint {filename!r} does not match the model of this config:",
+                "Use the config the checkpoint was trained with (same backbone width, head "
+                "and number of classes); for official HRNet segmentation checkpoints run "
+                "tools/convert_checkpoint.py first.",
+            )
+        checkpoint = _load_checkpoint_to_model(
+            target, checkpoint, strict, revise_keys=revise_keys or [(r"^module.", "")]
+        )
+        self._has_loaded = True
+        self.logger.info(f"Load checkpoint from {filename}")
+        return checkpoint
+
+    def save_checkpoint(self, out_dir, filename, *args, **kwargs):
+        if self.rank != 0:
+            return
+        final = osp.join(out_dir, filename)
+        if "://" in out_dir:  # remote backends write whole objects already
+            return super().save_checkpoint(out_dir, filename, *args, **kwargs)
+        super().save_checkpoint(out_dir, filename + TMP_SUFFIX, *args, **kwargs)
+        fsync_and_replace(final + TMP_SUFFIX, final)
+        print_log(f"Saved checkpoint {final}", logger="current", level=logging.DEBUG)

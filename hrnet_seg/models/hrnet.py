@@ -231,6 +231,7 @@ class HighResolutionNet(BaseModule):
         self.frozen_stages = frozen_stages
         self.pretrained = pretrained
         self.pretrained_strict = pretrained_strict
+        self.pretrained_report = None  # set by init_weights() when weights are loaded
 
         # Stem: two stride-2 3x3 convs, to 1/4 resolution.
         self.conv1 = nn.Conv2d(in_channels, 64, 3, stride=2, padding=1, bias=False)
@@ -369,6 +370,7 @@ class HighResolutionNet(BaseModule):
         if self.pretrained:
             path = require_pretrained_file(self.pretrained)
             report = load_backbone_weights(self, path, strict=self.pretrained_strict)
+            self.pretrained_report = report
             print_log(report.summary(), logger=MMLogger.get_current_instance())
 
 

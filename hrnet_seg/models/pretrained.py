@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import UserError
+from ..utils.state_dict import CheckpointMismatchError, StateDictDiff, first
 from ..utils.torch_load import load_checkpoint_file
 from .arch import HRNET_ARCHS
 
@@ -38,10 +39,6 @@ README_PRETRAINED = "README section 'Pretrained weights'"
 
 class PretrainedNotFoundError(UserError, FileNotFoundError):
     """A configured pretrained checkpoint does not exist locally."""
-
-
-class CheckpointMismatchError(UserError, ValueError):
-    """The checkpoint's backbone does not match the model's architecture."""
 
 
 def require_pretrained_file(path: str, *, key: str = "model.backbone.pretrained") -> str:
@@ -73,15 +70,10 @@ class LoadReport:
         if self.dropped:
             parts.append(f"dropped {len(self.dropped)} classification-head keys")
         if self.missing:
-            parts.append(f"missing {len(self.missing)}: {_first(self.missing)}")
+            parts.append(f"missing {len(self.missing)}: {first(self.missing)}")
         if self.unexpected:
-            parts.append(f"unexpected {len(self.unexpected)}: {_first(self.unexpected)}")
+            parts.append(f"unexpected {len(self.unexpected)}: {first(self.unexpected)}")
         return "; ".join(parts)
-
-
-def _first(names: list[str], n: int = 5) -> str:
-    shown = ", ".join(names[:n])
-    return shown + (f", ... ({len(names) - n} more)" if len(names) > n else "")
 
 
 def _strip(state: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -140,37 +132,20 @@ def load_backbone_weights(model: nn.Module, path: str, *, strict: bool = True) -
             keys are missing or unexpected. The message lists the first mismatches.
     """
     state, layout, dropped = extract_backbone_state_dict(load_checkpoint_file(path))
-    own = model.state_dict()
-    # Checkpoints from PyTorch < 0.4.1 (the official ImageNet files) have no
-    # num_batches_tracked; it is a counter, not a weight.
-    missing = sorted(k for k in own if k not in state and not k.endswith("num_batches_tracked"))
-    unexpected = sorted(k for k in state if k not in own)
-    mismatched = [
-        f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
-        for k, v in state.items()
-        if k in own and v.shape != own[k].shape
-    ]
-    matched = {k: v for k, v in state.items() if k in own and v.shape == own[k].shape}
-    if mismatched or not matched or (strict and (missing or unexpected)):
-        lines = [f"Checkpoint {path!r} (layout: {layout}) does not match {_describe(model)}:"]
-        if mismatched:
-            lines.append(f"  shape mismatch ({len(mismatched)}): {_first(mismatched)}")
-        if missing:
-            lines.append(f"  missing in checkpoint ({len(missing)}): {_first(missing)}")
-        if unexpected:
-            lines.append(f"  unexpected in checkpoint ({len(unexpected)}): {_first(unexpected)}")
-        lines.append(
-            "  Set the backbone's arch to the checkpoint's (e.g. W48 weights need arch='W48'),"
-            " or pass pretrained_strict=False to load only what matches."
+    diff = StateDictDiff.compare(model.state_dict(), state)
+    if not diff.fits(strict=strict):
+        raise diff.error(
+            f"Checkpoint {path!r} (layout: {layout}) does not match {_describe(model)}:",
+            "Set the backbone's arch to the checkpoint's (e.g. W48 weights need arch='W48'),"
+            " or pass pretrained_strict=False to load only what matches.",
         )
-        raise CheckpointMismatchError("\n".join(lines))
-    model.load_state_dict(matched, strict=False)
+    model.load_state_dict(diff.matched, strict=False)
     return LoadReport(
         path=path,
         layout=layout,
-        loaded=len(matched),
-        missing=missing,
-        unexpected=unexpected,
+        loaded=len(diff.matched),
+        missing=diff.missing,
+        unexpected=diff.unexpected,
         dropped=dropped,
     )
 

@@ -85,3 +85,12 @@ def load_checkpoint_file(path: str | os.PathLike) -> Any:
             f"Could not read checkpoint {path!r}: {_reason(exc)}. The file may be "
             f"truncated or not a PyTorch checkpoint; download or copy it again."
         ) from exc
+
+
+def require_file(path: str, *, what: str = "checkpoint") -> str:
+    """``path`` if it is a file, else a :class:`CheckpointNotFoundError` naming it."""
+    if not os.path.isfile(path):
+        raise CheckpointNotFoundError(
+            f"{what.capitalize()} file not found: {path!r} (resolved from {os.getcwd()!r})."
+        )
+    return path

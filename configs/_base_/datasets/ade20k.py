@@ -1,6 +1,6 @@
 # ADE20K (SceneParsing, ADEChallengeData2016), 150 classes, as in mmseg's ade20k.py.
 # Label 0 is "other" and is ignored: reduce_zero_label maps 0 -> 255, k -> k - 1.
-dataset_type = "ADE20KDataset"
+dataset_type = "CheckedADE20KDataset"  # mmseg's, plus layout and label checks
 data_root = "data/ade/ADEChallengeData2016"
 num_classes = 150
 crop_size = (512, 512)
@@ -19,6 +19,23 @@ test_pipeline = [
     dict(type="LoadAnnotations", reduce_zero_label=True),
     dict(type="PackSegInputs"),
 ]
+# Multi-scale + flip testing (tools/test.py --tta), the published ms+flip protocol.
+img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+tta_pipeline = [
+    dict(type="LoadImageFromFile"),
+    dict(
+        type="TestTimeAug",
+        transforms=[
+            [dict(type="Resize", scale_factor=r, keep_ratio=True) for r in img_ratios],
+            [
+                dict(type="RandomFlip", prob=0.0, direction="horizontal"),
+                dict(type="RandomFlip", prob=1.0, direction="horizontal"),
+            ],
+            [dict(type="LoadAnnotations", reduce_zero_label=True)],
+            [dict(type="PackSegInputs")],
+        ],
+    ),
+]
 train_dataloader = dict(
     batch_size=4,  # per GPU; the published recipe is 4 GPUs x 4
     num_workers=4,
@@ -35,7 +52,8 @@ val_dataloader = dict(
     batch_size=1,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type="DefaultSampler", shuffle=False),
+    # round_up=False: no padded duplicates, so distributed scores equal 1-process ones
+    sampler=dict(type="DefaultSampler", shuffle=False, round_up=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -44,5 +62,6 @@ val_dataloader = dict(
     ),
 )
 test_dataloader = val_dataloader
-val_evaluator = dict(type="IoUMetric", iou_metrics=["mIoU"])
+# One confusion matrix per rank, summed across ranks (evaluation/metric.py).
+val_evaluator = dict(type="ConfusionMatrixMetric")
 test_evaluator = val_evaluator

@@ -1,7 +1,7 @@
 # Cityscapes fine annotations, 19 classes (trainIds), as in mmseg's cityscapes.py.
 # Layout under data_root: leftImg8bit/{train,val}/<city>/*_leftImg8bit.png and
 # gtFine/{train,val}/<city>/*_gtFine_labelTrainIds.png.
-dataset_type = "CityscapesDataset"
+dataset_type = "CheckedCityscapesDataset"  # mmseg's, plus layout and label checks
 data_root = "data/cityscapes/"
 num_classes = 19
 crop_size = (512, 1024)
@@ -20,6 +20,23 @@ test_pipeline = [
     dict(type="LoadAnnotations"),
     dict(type="PackSegInputs"),
 ]
+# Multi-scale + flip testing (tools/test.py --tta), the published ms+flip protocol.
+img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+tta_pipeline = [
+    dict(type="LoadImageFromFile"),
+    dict(
+        type="TestTimeAug",
+        transforms=[
+            [dict(type="Resize", scale_factor=r, keep_ratio=True) for r in img_ratios],
+            [
+                dict(type="RandomFlip", prob=0.0, direction="horizontal"),
+                dict(type="RandomFlip", prob=1.0, direction="horizontal"),
+            ],
+            [dict(type="LoadAnnotations")],
+            [dict(type="PackSegInputs")],
+        ],
+    ),
+]
 train_dataloader = dict(
     batch_size=2,  # per GPU; the published recipe is 4 GPUs x 2
     num_workers=2,
@@ -36,7 +53,8 @@ val_dataloader = dict(
     batch_size=1,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type="DefaultSampler", shuffle=False),
+    # round_up=False: no padded duplicates, so distributed scores equal 1-process ones
+    sampler=dict(type="DefaultSampler", shuffle=False, round_up=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -45,5 +63,6 @@ val_dataloader = dict(
     ),
 )
 test_dataloader = val_dataloader
-val_evaluator = dict(type="IoUMetric", iou_metrics=["mIoU"])
+# One confusion matrix per rank, summed across ranks (evaluation/metric.py).
+val_evaluator = dict(type="ConfusionMatrixMetric")
 test_evaluator = val_evaluator

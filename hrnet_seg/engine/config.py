@@ -1,0 +1,290 @@
+"""Turning a config file and command-line flags into a checked, runnable config.
+
+Everything the tools do before building a Runner lives here, so that tools/ stays
+thin and every entry point (train, test, the SLURM job) behaves the same: unknown
+``--cfg-options`` keys and unregistered types are errors with suggestions, and missing
+data or pretrained weights are reported before anything slow starts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import os.path as osp
+from collections.abc import Mapping
+
+from mmengine.config import Config, ConfigDict
+
+from ..datasets import apply_data_root, check_split
+from ..datasets.layout import FORMATS
+from ..errors import UserError
+from ..models.pretrained import check_pretrained_in_config
+
+
+class ConfigError(UserError, KeyError):
+    """A config key or type that does not exist."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+def _suggest(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
+    return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+def _registry_for(path: str):
+    """The registry that builds the dict at ``path`` (dotted), or None if not checked."""
+    from mmseg.registry import (
+        DATA_SAMPLERS,
+        DATASETS,
+        HOOKS,
+        LOOPS,
+        METRICS,
+        MODELS,
+        OPTIM_WRAPPERS,
+        OPTIMIZERS,
+        PARAM_SCHEDULERS,
+        TRANSFORMS,
+        VISBACKENDS,
+        VISUALIZERS,
+    )
+
+    parts = path.split(".")
+    head = parts[0]
+    if "init_cfg" in parts:
+        return None  # weight initialisers have their own registry and are checked at build
+    if head in ("model", "tta_model"):
+        return MODELS
+    if head.endswith("_dataloader"):
+        if "pipeline" in parts:
+            return TRANSFORMS
+        if "sampler" in parts:
+            return DATA_SAMPLERS
+        return DATASETS if "dataset" in parts else None
+    if head.endswith("_evaluator"):
+        return METRICS
+    if head in ("custom_hooks", "default_hooks"):
+        return HOOKS
+    if head in ("train_cfg", "val_cfg", "test_cfg"):
+        return LOOPS
+    if head == "optim_wrapper":
+        return OPTIMIZERS if "optimizer" in parts else OPTIM_WRAPPERS
+    if head == "param_scheduler":
+        return PARAM_SCHEDULERS
+    if head == "visualizer":
+        return VISBACKENDS if "vis_backends" in parts else VISUALIZERS
+    if head == "vis_backends":
+        return VISBACKENDS
+    return None
+
+
+def _accepted_params(cls) -> set[str] | None:
+    """Keyword arguments ``cls(...)`` accepts, following ``**kwargs`` up the MRO;
+    None when anything goes."""
+    names: set[str] = set()
+    for klass in inspect.getmro(cls):
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names |= {p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return names - {"self"}
+    return None
+
+
+def _lookup(registry, type_name):
+    from mmengine.registry import DefaultScope
+
+    with DefaultScope.overwrite_default_scope("mmseg"):
+        return registry.get(type_name) if isinstance(type_name, str) else type_name
+
+
+def check_types(cfg: Config) -> None:
+    """Every ``type=`` in the config names a registered class."""
+
+    def walk(node, path):
+        if isinstance(node, Mapping):
+            registry = _registry_for(path)
+            type_name = node.get("type")
+            known_type = isinstance(type_name, str) and registry is not None
+            if known_type and _lookup(registry, type_name) is None:
+                known = list(registry.module_dict)
+                known += list(getattr(registry.parent, "module_dict", None) or {})
+                raise ConfigError(
+                    f"Unknown type {type_name!r} at {path}.type (registry "
+                    f"'{registry.name}').{_suggest(type_name, known)} Custom classes must "
+                    "be registered and imported (custom_imports in the config)."
+                )
+            for key, value in node.items():
+                walk(value, f"{path}.{key}" if path else key)
+        elif isinstance(node, list | tuple):
+            for i, value in enumerate(node):
+                walk(value, f"{path}.{i}")
+
+    walk(cfg._cfg_dict.to_dict(), "")
+
+
+def check_override_keys(cfg: Config, options: Mapping) -> None:
+    """Catch typos in ``--cfg-options`` keys without refusing legitimate new keys.
+
+    A key that exists is fine. A new key in a dict that builds a registered class must
+    be an argument of that class (``model.backbone.with_cp=True`` is, ``archh`` is not).
+    A new key elsewhere is refused only when it looks like a typo of an existing one.
+    """
+    for key in options:
+        node, parts = cfg._cfg_dict.to_dict(), key.split(".")
+        for depth, part in enumerate(parts):
+            where = ".".join(parts[:depth]) or "the config"
+            if isinstance(node, list | tuple) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+                continue
+            if isinstance(node, Mapping) and part in node:
+                node = node[part]
+                continue
+            last = depth == len(parts) - 1
+            if last and isinstance(node, Mapping) and "type" in node:
+                registry = _registry_for(".".join(parts[:depth]))
+                cls = _lookup(registry, node["type"]) if registry is not None else None
+                accepted = _accepted_params(cls) if inspect.isclass(cls) else None
+                if accepted is not None and part not in accepted:
+                    raise ConfigError(
+                        f"Unknown config key {key!r} (--cfg-options): {node['type']} at "
+                        f"{where} takes no argument {part!r}.{_suggest(part, accepted)}"
+                    )
+                if accepted is not None:
+                    break
+            choices = list(node.keys()) if isinstance(node, Mapping) else []
+            hint = _suggest(part, choices)
+            if last and isinstance(node, Mapping) and not hint:
+                break  # a new key, not a near miss of an existing one
+            raise ConfigError(
+                f"Unknown config key {key!r} (--cfg-options): {where} has no {part!r}.{hint} "
+                "See the resolved config with python tools/print_config.py CONFIG."
+            )
+
+
+def load_config(path: str, cfg_options: Mapping | None = None) -> Config:
+    """Read a config file, apply ``--cfg-options``, check keys and types."""
+    if not osp.isfile(path):
+        raise ConfigError(f"Config file not found: {path!r}. The zoo configs are in configs/.")
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        check_override_keys(cfg, cfg_options)
+        cfg.merge_from_dict(dict(cfg_options))
+    check_types(cfg)
+    return cfg
+
+
+def configure(
+    cfg: Config,
+    *,
+    config_path: str,
+    work_dir: str | None = None,
+    data_root: str | None = None,
+    launcher: str = "none",
+    no_pretrained: bool = False,
+    amp: bool = False,
+    resume: str | None = None,
+    seed: int | None = None,
+    deterministic: bool = False,
+) -> Config:
+    """Apply the tools' flags to ``cfg`` (mmseg's semantics)."""
+    import torch
+
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get("work_dir") is None:
+        cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(config_path))[0])
+    apply_data_root(cfg, cli_root=data_root)
+    if no_pretrained:
+        cfg.model.backbone.pretrained = None
+        cfg.model.backbone.pop("init_cfg", None)
+    if amp:
+        cfg.optim_wrapper.type = "AmpOptimWrapper"
+        # bf16 where the device supports it (no loss scaling needed), else fp16 + scaling.
+        if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+            cfg.optim_wrapper.dtype = "bfloat16"
+        elif not torch.cuda.is_available():
+            cfg.optim_wrapper.dtype = "bfloat16"  # CPU autocast is bf16 only
+        else:
+            cfg.optim_wrapper.dtype = "float16"
+            cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+    if resume is not None:
+        cfg.resume = True
+        cfg.load_from = None if resume == "auto" else resume
+    if seed is not None or deterministic:
+        randomness = dict(cfg.get("randomness") or {})
+        if seed is not None:
+            randomness["seed"] = seed
+        randomness["deterministic"] = deterministic
+        cfg.randomness = randomness
+    if not torch.cuda.is_available():
+        cfg.env_cfg.setdefault("dist_cfg", ConfigDict())["backend"] = "gloo"
+    return cfg
+
+
+def check_data(cfg: Config, loaders=("train_dataloader", "val_dataloader")) -> None:
+    """The layout check of every split the run will read."""
+    for name in loaders:
+        dataset = (cfg.get(name) or {}).get("dataset")
+        if not dataset:
+            continue
+        fmt = next(
+            (f for key, f in FORMATS.items() if key.lower() in dataset["type"].lower()), None
+        )
+        if fmt is None:
+            continue
+        prefix = dataset.get("data_prefix", {})
+        check_split(
+            fmt=fmt,
+            data_root=dataset.get("data_root", ""),
+            img_dir=prefix.get("img_path", ""),
+            seg_map_dir=prefix.get("seg_map_path", ""),
+            img_suffix=dataset.get("img_suffix"),
+            seg_map_suffix=dataset.get("seg_map_suffix"),
+        )
+
+
+def preflight_train(cfg: Config) -> None:
+    """What must hold before training starts: data first, then pretrained weights."""
+    check_data(cfg)
+    check_pretrained_in_config(cfg.model)
+
+
+def configure_test(
+    cfg: Config,
+    *,
+    checkpoint: str,
+    mode: str | None = None,
+    tta: bool = False,
+    out_dir: str | None = None,
+    show_dir: str | None = None,
+) -> Config:
+    """Apply tools/test.py's flags: inference mode, TTA, prediction writers."""
+    cfg.load_from = checkpoint
+    cfg.resume = False
+    if mode == "slide":
+        crop = tuple(cfg.model.data_preprocessor.get("size") or (512, 1024))
+        # mmseg's convention: windows of the training crop, 2/3 overlap stride.
+        stride = tuple(max(1, (2 * c) // 3) for c in crop)
+        cfg.model.test_cfg = dict(mode="slide", crop_size=crop, stride=stride)
+    elif mode == "whole":
+        cfg.model.test_cfg = dict(mode="whole")
+    if tta:
+        if "tta_pipeline" not in cfg or "tta_model" not in cfg:
+            raise ConfigError("--tta needs tta_pipeline and tta_model in the config")
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.tta_model.module = cfg.model
+        cfg.model = cfg.tta_model
+    if out_dir or show_dir:
+        dataset_type = str(cfg.test_dataloader.dataset.type).lower()
+        fmt = "ade20k" if "ade" in dataset_type else "cityscapes"
+        cfg.setdefault("custom_hooks", []).append(
+            dict(
+                type="PredictionWriterHook", dataset_format=fmt, out_dir=out_dir, show_dir=show_dir
+            )
+        )
+    return cfg

@@ -1,0 +1,49 @@
+"""A progress bar for validation and test, which mmengine logs only every N images."""
+
+from __future__ import annotations
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.utils import ProgressBar
+from mmseg.registry import HOOKS
+
+
+@HOOKS.register_module()
+class EvalProgressHook(Hook):
+    """Rank 0 shows ``[>>>>   ] 120/500, 14.2 task/s, elapsed: 8s, ETA: 27s``."""
+
+    priority = "VERY_LOW"
+
+    def __init__(self) -> None:
+        self._bar: ProgressBar | None = None
+
+    def _start(self, runner, loader) -> None:
+        self._bar = ProgressBar(len(loader)) if is_main_process() else None
+
+    def _step(self) -> None:
+        if self._bar is not None:
+            self._bar.update()
+
+    def _finish(self) -> None:
+        if self._bar is not None:
+            self._bar.file.write("\n")
+            self._bar.file.flush()
+        self._bar = None
+
+    def before_val_epoch(self, runner) -> None:
+        self._start(runner, runner.val_dataloader)
+
+    def before_test_epoch(self, runner) -> None:
+        self._start(runner, runner.test_dataloader)
+
+    def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self._step()
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self._step()
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        self._finish()
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        self._finish()

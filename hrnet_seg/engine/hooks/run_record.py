@@ -1,0 +1,111 @@
+"""Writes ``env.json`` and ``results.json`` into the work dir (rank 0)."""
+
+from __future__ import annotations
+
+import os.path as osp
+import time
+
+from mmengine.dist import get_world_size, is_main_process
+from mmengine.hooks import Hook
+from mmseg.registry import HOOKS
+
+from ..record import environment_info, write_json
+
+
+def _heads(model_cfg) -> list[str]:
+    heads = model_cfg.get("decode_head")
+    heads = heads if isinstance(heads, list) else [heads]
+    return [h["type"] for h in heads if h]
+
+
+def run_metadata(cfg, *, world_size: int, device: str) -> dict:
+    """Model, data and schedule facts of a run, from its resolved config."""
+    model = cfg.model
+    loader = cfg.get("train_dataloader") or cfg.get("test_dataloader") or {}
+    dataset = loader.get("dataset", {})
+    batch = loader.get("batch_size")
+    name = osp.splitext(osp.basename(cfg.filename))[0] if cfg.filename else None
+    backbone = model.get("backbone", {})
+    return {
+        "config": name,
+        "model": {
+            "segmentor": model.get("type"),
+            "backbone": backbone.get("type"),
+            "arch": backbone.get("arch") if isinstance(backbone.get("arch"), str) else "custom",
+            "heads": _heads(model),
+            "pretrained": backbone.get("pretrained"),
+        },
+        "dataset": dataset.get("type"),
+        "data_root": dataset.get("data_root"),
+        "crop": list(model.get("data_preprocessor", {}).get("size") or []) or None,
+        "iterations": cfg.get("train_cfg", {}).get("max_iters"),
+        "batch_per_gpu": batch,
+        "batch_total": batch * world_size if batch else None,
+        "world_size": world_size,
+        "device_type": device,
+        "amp": cfg.get("optim_wrapper", {}).get("type") == "AmpOptimWrapper",
+    }
+
+
+@HOOKS.register_module()
+class RunRecordHook(Hook):
+    """``env.json`` at the start; ``results.json`` after every validation and at the end,
+    with the latest and best metrics, per-class IoU, metadata and wall time."""
+
+    priority = "LOW"
+
+    def __init__(self, filename: str = "results.json") -> None:
+        self.filename = filename
+        self._start = None
+        self._start_iter = 0
+        self._latest: dict = {}
+        self._best: dict = {}
+
+    def before_run(self, runner) -> None:
+        self._start = time.time()
+        if is_main_process():
+            write_json(osp.join(runner.work_dir, "env.json"), environment_info())
+
+    def before_train(self, runner) -> None:
+        self._start_iter = runner.iter  # > 0 after a resume
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        self._record(runner, metrics)
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        self._record(runner, metrics)
+
+    def _record(self, runner, metrics) -> None:
+        if not metrics:
+            return
+        summary = runner.message_hub.get_info("eval/summary")
+        self._latest = {
+            "iter": runner.iter,
+            **{k: float(v) for k, v in metrics.items() if isinstance(v, int | float)},
+        }
+        if summary:
+            self._latest["per_class"] = summary.get("per_class")
+        if "mIoU" in self._latest and self._latest["mIoU"] >= self._best.get("mIoU", -1):
+            self._best = {"mIoU": self._latest["mIoU"], "iter": runner.iter}
+        self._write(runner, status="running")
+
+    def after_run(self, runner) -> None:
+        self._write(runner, status="finished")
+
+    def _write(self, runner, *, status: str) -> None:
+        if not is_main_process():
+            return
+        from mmengine.device import get_device
+
+        results = {
+            **{k: v for k, v in self._latest.items() if k != "per_class"},
+            "best": self._best or None,
+            "per_class": self._latest.get("per_class"),
+            **run_metadata(runner.cfg, world_size=get_world_size(), device=get_device()),
+            "status": status,
+            "final_iter": runner.iter,
+            "resumed_from_iter": self._start_iter or None,
+            "wall_time_s": round(time.time() - self._start, 1) if self._start else None,
+            "work_dir": runner.work_dir,
+        }
+        write_json(osp.join(runner.work_dir, self.filename), results)

@@ -1,0 +1,80 @@
+"""What a run leaves next to its checkpoints, so its numbers can be reproduced:
+``env.json`` (git revision, package versions, machine) and ``results.json``
+(metrics with the run's metadata). mmengine already writes the resolved config."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import socket
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from .checkpoint import write_text_atomic
+
+PACKAGES = (
+    "torch", "mmengine", "mmcv", "mmcv-lite", "mmsegmentation", "numpy", "opencv-python",
+    "wandb", "submitit", "hrnet_seg",
+)  # fmt: skip
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def git_revision(root: Path = REPO_ROOT) -> dict:
+    """Commit and dirty flag of the checkout the package runs from (None outside git)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+def package_versions() -> dict:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def environment_info() -> dict:
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return {
+        "git": git_revision(),
+        "packages": package_versions(),
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "command": [sys.executable, *sys.argv],
+        "torch_cuda": torch.version.cuda,
+        "device": torch.cuda.get_device_name(0) if cuda else platform.processor() or "cpu",
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+    }
+
+
+def _finite(value):
+    """JSON has no NaN: absent classes become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
+
+
+def write_json(path: str | os.PathLike, data: dict) -> None:
+    write_text_atomic(os.fspath(path), json.dumps(_finite(data), indent=2, sort_keys=False) + "\n")

@@ -1,0 +1,47 @@
+"""Silencing the stack's noise: warnings that every run prints and that tell the user
+nothing they can act on (../shared/stack-notes.md lists them)."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+#: (category, message regex) of warnings that are noise for this project's users.
+NOISY_WARNINGS = [
+    (UserWarning, r"``build_loss`` would be deprecated soon"),
+    (UserWarning, r"Default ``avg_non_ignore`` is False"),
+    (UserWarning, r"The draw is False"),
+    (UserWarning, r"The prefix is not set in metric class"),
+    (DeprecationWarning, r".*torch\.jit"),
+    (FutureWarning, r".*`torch\.cuda\.amp\..*` is deprecated"),
+]
+#: Substrings of mmengine log records (WARNING level) that are noise.
+NOISY_LOG_MESSAGES = (
+    '"FileClient" will be deprecated in future',
+    '"HardDiskBackend" is the alias of "LocalBackend"',
+    "The prefix is not set in metric class",
+)
+
+
+class _DropNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(noise in message for noise in NOISY_LOG_MESSAGES)
+
+
+_FILTER = _DropNoise()
+
+
+def quiet_logger(logger: logging.Logger) -> None:
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+
+
+def quiet_stack() -> None:
+    """Install the warning filters and the mmengine log filter (idempotent)."""
+    for category, message in NOISY_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
+    from mmengine.logging import MMLogger
+
+    quiet_logger(MMLogger.get_current_instance())
+    # Loggers mmengine creates later (the Runner's) get the filter from SegRunner.
