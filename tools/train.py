@@ -55,6 +55,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     from hrnet_seg.engine import SegRunner
+    from hrnet_seg.engine.runner import close_distributed
     from hrnet_seg.engine.config import configure, load_config, preflight_train
     from hrnet_seg.utils.quiet import quiet_stack
 
@@ -75,6 +76,7 @@ def main(argv=None) -> int:
     preflight_train(cfg)
     runner = SegRunner.from_cfg(cfg)
     runner.train()
+    close_distributed()
     return 0
 
 

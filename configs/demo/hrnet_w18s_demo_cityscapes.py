@@ -9,7 +9,7 @@ _base_ = [
 ]
 data_root = "data/demo/cityscapes"
 crop_size = (128, 256)  # the built-in images are 128x256 (1/8 of Cityscapes)
-iters = 600
+iters = 300  # ~2 minutes on 2 CPU cores; mIoU ~89 on the built-in val split
 norm_cfg = dict(type="BN", requires_grad=True)  # one process: nothing to synchronise
 hrnet_channels = [16, 32, 64, 128]  # W18-Small-v1
 model = dict(
@@ -33,7 +33,9 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=8,
-    num_workers=2,
+    # Small PNGs decode in milliseconds; a second worker would only compete with the
+    # two compute threads of a 2-core machine.
+    num_workers=1,
     dataset=dict(data_root=data_root, pipeline=train_pipeline),
 )
 val_dataloader = dict(

@@ -63,6 +63,14 @@ class SegRunner(Runner):
     def wrap_model(self, model_wrapper_cfg, model):
         if not is_model_wrapper(model):
             model = fallback_sync_bn(model, device_type=get_device())
+        if self.distributed and get_device() == "cpu" and model_wrapper_cfg is None:
+            # mmengine's default DDP wrapper pins device_ids=[LOCAL_RANK], a GPU notion.
+            model_wrapper_cfg = dict(
+                type="MMDistributedDataParallel",
+                device_ids=None,
+                broadcast_buffers=False,
+                find_unused_parameters=self.cfg.get("find_unused_parameters", False),
+            )
         return super().wrap_model(model_wrapper_cfg, model)
 
     def _init_model_weights(self) -> None:
@@ -124,3 +132,17 @@ class SegRunner(Runner):
         super().save_checkpoint(out_dir, filename + TMP_SUFFIX, *args, **kwargs)
         fsync_and_replace(final + TMP_SUFFIX, final)
         print_log(f"Saved checkpoint {final}", logger="current", level=logging.DEBUG)
+
+
+def close_distributed() -> None:
+    """Wait for every rank, then tear the process group down.
+
+    Without it, a rank that finishes first (no checkpoint or results to write) exits
+    while gloo threads still talk to rank 0, and aborts ("terminate called without an
+    active exception"), failing the whole torchrun job.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

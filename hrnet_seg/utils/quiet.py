@@ -37,10 +37,16 @@ def quiet_logger(logger: logging.Logger) -> None:
         logger.addFilter(_FILTER)
 
 
+def _one_line(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {message} ({category.__name__})\n"
+
+
 def quiet_stack() -> None:
-    """Install the warning filters and the mmengine log filter (idempotent)."""
+    """Install the warning filters and the mmengine log filter (idempotent); warnings
+    that remain print as one line, without the source line that raised them."""
     for category, message in NOISY_WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
+    warnings.formatwarning = _one_line
     from mmengine.logging import MMLogger
 
     quiet_logger(MMLogger.get_current_instance())
