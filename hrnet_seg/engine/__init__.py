@@ -1,6 +1,6 @@
 """Engine: the Runner and its hooks."""
 
-from . import hooks  # noqa: F401  (registers the hooks)
+from . import hooks, optim  # noqa: F401  (registers the hooks and optim wrapper)
 from .runner import SegRunner
 
 __all__ = ["SegRunner"]

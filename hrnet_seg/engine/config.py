@@ -203,15 +203,15 @@ def configure(
         cfg.model.backbone.pretrained = None
         cfg.model.backbone.pop("init_cfg", None)
     if amp:
-        cfg.optim_wrapper.type = "AmpOptimWrapper"
-        # bf16 where the device supports it (no loss scaling needed), else fp16 + scaling.
-        if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-            cfg.optim_wrapper.dtype = "bfloat16"
-        elif not torch.cuda.is_available():
-            cfg.optim_wrapper.dtype = "bfloat16"  # CPU autocast is bf16 only
-        else:
+        if torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
+            # Pre-Ampere GPUs: fp16 with dynamic loss scaling (mmengine's wrapper).
+            cfg.optim_wrapper.type = "AmpOptimWrapper"
             cfg.optim_wrapper.dtype = "float16"
             cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+        else:
+            # bf16 (Ampere+ GPUs, and CPUs): no loss scaling needed (engine/optim.py).
+            cfg.optim_wrapper.type = "AutocastOptimWrapper"
+            cfg.optim_wrapper.dtype = "bfloat16"
     if resume is not None:
         cfg.resume = True
         cfg.load_from = None if resume == "auto" else resume

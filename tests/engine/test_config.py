@@ -103,8 +103,8 @@ def test_configure_flags():
     )
     assert cfg.work_dir == "./work_dirs/hrnet_w18_cityscapes"
     assert cfg.model.backbone.pretrained is None
-    assert cfg.optim_wrapper.type == "AmpOptimWrapper"
-    assert cfg.optim_wrapper.dtype == "bfloat16"  # CPU autocast is bf16
+    assert cfg.optim_wrapper.type == "AutocastOptimWrapper"  # bf16, no loss scaler
+    assert cfg.optim_wrapper.dtype == "bfloat16"
     assert cfg.resume is True and cfg.load_from is None
     assert cfg.randomness == dict(seed=3, deterministic=True)
     assert cfg.env_cfg.dist_cfg.backend == "gloo"  # no CUDA here

@@ -32,14 +32,19 @@ def tiny_options(iters: int, *, checkpoint_every: int | None = None, workers: in
     }
 
 
-def train(work_dir, data_root, *, iters, options=None, hooks=(), resume=None, **kw):
+def train(work_dir, data_root, *, iters, options=None, hooks=(), resume=None, amp=False, **kw):
     """Train the demo config in this process through the library, as tools/train.py does."""
     from hrnet_seg.engine import SegRunner
     from hrnet_seg.engine.config import configure, load_config, preflight_train
 
     cfg = load_config(str(REPO / DEMO), {**tiny_options(iters, **kw), **(options or {})})
     configure(
-        cfg, config_path=DEMO, work_dir=str(work_dir), data_root=str(data_root), resume=resume
+        cfg,
+        config_path=DEMO,
+        work_dir=str(work_dir),
+        data_root=str(data_root),
+        resume=resume,
+        amp=amp,
     )
     # Runners in one process share mmengine's named singletons (logger, message hub):
     # give each run its own name.

@@ -134,6 +134,25 @@ def test_a_kill_during_save_leaves_no_truncated_checkpoint(tmp_path, demo_root, 
     assert read_json(tmp_path / "results.json")["resumed_from_iter"] == 2
 
 
+class _RecordDtype(Hook):
+    def __init__(self, seen):
+        self.seen = seen
+
+    def before_train(self, runner):
+        runner.model.backbone.conv1.register_forward_hook(
+            lambda module, args, out: self.seen.append(out.dtype)
+        )
+
+
+def test_amp_trains_in_bf16_on_cpu(tmp_path, demo_root):
+    seen: list = []
+    runner = train(tmp_path, demo_root, iters=2, amp=True, hooks=[_RecordDtype(seen)])
+    assert type(runner.optim_wrapper).__name__ == "AutocastOptimWrapper"
+    assert seen[0] == torch.bfloat16  # training forward passes ran under autocast
+    assert runner.model.backbone.conv1.weight.dtype == torch.float32  # master weights
+    assert read_json(tmp_path / "results.json")["amp"] is True
+
+
 def test_torchrun_two_processes_on_cpu(tmp_path, demo_root):
     from tests.integration.conftest import tiny_options
 

@@ -43,7 +43,8 @@ def run_metadata(cfg, *, world_size: int, device: str) -> dict:
         "batch_total": batch * world_size if batch else None,
         "world_size": world_size,
         "device_type": device,
-        "amp": cfg.get("optim_wrapper", {}).get("type") == "AmpOptimWrapper",
+        "amp": cfg.get("optim_wrapper", {}).get("type")
+        in ("AmpOptimWrapper", "AutocastOptimWrapper"),
     }
 
 
