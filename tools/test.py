@@ -41,8 +41,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     from hrnet_seg.engine import SegRunner
-    from hrnet_seg.engine.runner import close_distributed
     from hrnet_seg.engine.config import check_data, configure, configure_test, load_config
+    from hrnet_seg.engine.runner import close_distributed
     from hrnet_seg.utils.quiet import quiet_stack
     from hrnet_seg.utils.torch_load import require_file
 

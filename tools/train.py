@@ -55,8 +55,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     from hrnet_seg.engine import SegRunner
-    from hrnet_seg.engine.runner import close_distributed
     from hrnet_seg.engine.config import configure, load_config, preflight_train
+    from hrnet_seg.engine.runner import close_distributed
     from hrnet_seg.utils.quiet import quiet_stack
 
     quiet_stack()
