@@ -18,8 +18,8 @@ from tests.conftest import REPO
 
 CONFIGS = sorted(os.path.relpath(p, REPO) for p in glob.glob(str(REPO / "configs" / "hrnet_*.py")))
 DATASETS = {  # dataset class, classes, crop, iterations, batch per GPU (4 GPUs)
-    "cityscapes": ("CityscapesDataset", 19, (512, 1024), 80000, 2),
-    "ade20k": ("ADE20KDataset", 150, (512, 512), 160000, 4),
+    "cityscapes": ("CheckedCityscapesDataset", 19, (512, 1024), 80000, 2),
+    "ade20k": ("CheckedADE20KDataset", 150, (512, 512), 160000, 4),
 }
 ZOO = {  # config: (arch, head, dataset)
     "configs/hrnet_w48_cityscapes.py": ("W48", "FCN", "cityscapes"),
