@@ -58,10 +58,10 @@ def test_config_states_the_published_recipe(config):
     assert cfg.train_cfg.max_iters == iters
     assert cfg.param_scheduler[0].end == iters
     assert all(h.num_classes == classes and h.in_channels == channels for h in heads(cfg))
-    assert heads(cfg)[0].type == "FCNHead" and heads(cfg)[0].channels == sum(channels)
+    assert heads(cfg)[0].type == "HRNetV2FCNHead" and heads(cfg)[0].channels == sum(channels)
     if head == "OCR":
         assert cfg.model.type == "CascadeEncoderDecoder"
-        assert [h.type for h in heads(cfg)] == ["FCNHead", "OCRHead"]
+        assert [h.type for h in heads(cfg)] == ["HRNetV2FCNHead", "HRNetV2OCRHead"]
         assert [h.loss_decode.loss_weight for h in heads(cfg)] == [0.4, 1.0]
     else:
         assert cfg.model.type == "EncoderDecoder" and len(heads(cfg)) == 1

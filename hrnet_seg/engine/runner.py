@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os.path as osp
 
+import torch
 from mmengine.device import get_device
 from mmengine.logging import print_log
 from mmengine.model import BaseTTAModel, is_model_wrapper
@@ -63,6 +64,8 @@ class SegRunner(Runner):
     def wrap_model(self, model_wrapper_cfg, model):
         if not is_model_wrapper(model):
             model = fallback_sync_bn(model, device_type=get_device())
+            if self.cfg.get("channels_last", False):
+                model = model.to(memory_format=torch.channels_last)
         if self.distributed and get_device() == "cpu" and model_wrapper_cfg is None:
             # mmengine's default DDP wrapper pins device_ids=[LOCAL_RANK], a GPU notion.
             model_wrapper_cfg = dict(
@@ -75,7 +78,7 @@ class SegRunner(Runner):
 
     def _init_model_weights(self) -> None:
         # mmengine logs every parameter's initialiser (hundreds of lines): keep
-        # those at DEBUG and say in one line what happened.
+        # those quiet and say in one line what happened.
         level = self.logger.level
         self.logger.setLevel(logging.WARNING)
         try:

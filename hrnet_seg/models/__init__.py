@@ -2,6 +2,7 @@
 table, checkpoint loading and conversion."""
 
 from .arch import HRNET_ARCHS, HRNetArch, StageSpec, resolve_arch
+from .heads import HRNetV2FCNHead, HRNetV2OCRHead, resize_concat
 from .hrnet import HighResolutionModule, HighResolutionNet
 from .pretrained import (
     CheckpointMismatchError,
@@ -14,12 +15,15 @@ __all__ = [
     "HRNET_ARCHS",
     "CheckpointMismatchError",
     "HRNetArch",
+    "HRNetV2FCNHead",
+    "HRNetV2OCRHead",
     "HighResolutionModule",
     "HighResolutionNet",
     "LoadReport",
     "PretrainedNotFoundError",
     "StageSpec",
     "load_backbone_weights",
+    "resize_concat",
     "resolve_arch",
 ]
 

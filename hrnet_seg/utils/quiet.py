@@ -51,3 +51,16 @@ def quiet_stack() -> None:
 
     quiet_logger(MMLogger.get_current_instance())
     # Loggers mmengine creates later (the Runner's) get the filter from SegRunner.
+
+
+def init_weights_quietly(model) -> None:
+    """``model.init_weights()`` without mmengine's one INFO line per parameter."""
+    from mmengine.logging import MMLogger
+
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)

@@ -16,7 +16,7 @@ W18 = "configs/hrnet_w18_cityscapes.py"
         ),
         (
             {"model.decode_head.num_clases": 3},
-            "Unknown config key 'model.decode_head.num_clases' (--cfg-options): FCNHead at "
+            "Unknown config key 'model.decode_head.num_clases' (--cfg-options): HRNetV2FCNHead at "
             "model.decode_head takes no argument 'num_clases'. Did you mean 'num_classes' or "
             "'num_convs'?",
         ),

@@ -24,7 +24,7 @@ model = dict(
         pretrained="pretrained_models/hrnetv2_w48_imagenet_pretrained.pth",
     ),
     decode_head=dict(
-        type="FCNHead",
+        type="HRNetV2FCNHead",  # mmseg's FCNHead, lean upsample-and-concat (models/heads.py)
         in_channels=hrnet_channels,
         in_index=(0, 1, 2, 3),
         channels=sum(hrnet_channels),

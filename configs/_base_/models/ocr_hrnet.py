@@ -27,7 +27,7 @@ model = dict(
     ),
     decode_head=[
         dict(
-            type="FCNHead",
+            type="HRNetV2FCNHead",  # mmseg's FCNHead, lean upsample-and-concat (models/heads.py)
             in_channels=hrnet_channels,
             channels=sum(hrnet_channels),
             in_index=(0, 1, 2, 3),
@@ -42,7 +42,7 @@ model = dict(
             loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=0.4),
         ),
         dict(
-            type="OCRHead",
+            type="HRNetV2OCRHead",  # mmseg's OCRHead, lean upsample-and-concat
             in_channels=hrnet_channels,
             in_index=(0, 1, 2, 3),
             input_transform="resize_concat",

@@ -1,0 +1,72 @@
+"""The two models a benchmark compares: ours (HighResolutionNet, lean heads, the fast
+path) and mmseg 1.2.2's own HRNet with mmseg's heads, in mmseg's default fp32 / NCHW /
+eager form, both built from the same config."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+
+from ..models import build_segmentor, resolve_arch
+from ..utils.quiet import init_weights_quietly
+
+_MMSEG_HEADS = {"HRNetV2FCNHead": "FCNHead", "HRNetV2OCRHead": "OCRHead"}
+
+
+def _plain_bn(model_cfg) -> None:
+    """Benchmarks run in one process: BN, not SyncBN (no warning, same maths)."""
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "SyncBN":
+                node["type"] = "BN"
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(model_cfg)
+
+
+def model_config(
+    cfg: Config, *, reference: bool = False, crop: tuple[int, int] | None = None
+) -> dict:
+    """``cfg.model`` ready to build offline: no pretrained file, BN; with ``reference``
+    the same network made of mmseg's classes (``HRNet`` with the same stage spec,
+    ``FCNHead`` / ``OCRHead``)."""
+    model = copy.deepcopy(cfg.model.to_dict())
+    if crop is not None:  # the preprocessor pads training batches to this size
+        model["data_preprocessor"]["size"] = tuple(crop)
+    backbone = model["backbone"]
+    backbone["pretrained"] = None
+    backbone.pop("init_cfg", None)
+    _plain_bn(model)
+    if reference:
+        model["backbone"] = dict(
+            type="HRNet",
+            extra=resolve_arch(backbone["arch"]).to_mmseg_extra(),
+            norm_cfg=backbone.get("norm_cfg"),
+            norm_eval=backbone.get("norm_eval", False),
+        )
+        heads = model["decode_head"]
+        for head in heads if isinstance(heads, list) else [heads]:
+            head["type"] = _MMSEG_HEADS.get(head["type"], head["type"])
+    return model
+
+
+def build(
+    cfg: Config,
+    *,
+    reference: bool = False,
+    channels_last: bool = False,
+    crop: tuple[int, int] | None = None,
+) -> nn.Module:
+    model = build_segmentor(model_config(cfg, reference=reference, crop=crop))
+    init_weights_quietly(model)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model

@@ -1,0 +1,242 @@
+"""One benchmark run: what ``tools/benchmark.py`` measures and prints."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+from mmengine.config import Config
+
+from ..evaluation.confusion import confusion_matrix
+from .flops import official_gflops, segmentor_macs
+from .models import build
+from .timing import (
+    Inference,
+    TrainStep,
+    alternate,
+    median,
+    peak_memory_mib,
+    synthetic_batch,
+    timed,
+)
+
+
+@dataclass
+class Options:
+    batch: int = 2
+    crop: tuple[int, int] = (512, 1024)
+    infer_size: tuple[int, int] = (1024, 2048)
+    flops_size: tuple[int, int] = (1024, 2048)
+    bf16: bool = False
+    channels_last: bool = True
+    compile: bool = False
+    vs_mmseg: bool = False
+    train: bool = True
+    infer: bool = True
+    slide: bool = False
+    warmup: int = 1
+    repeats: int = 3
+    device: str = "cpu"
+
+
+@dataclass
+class Result:
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    record: dict = field(default_factory=dict)
+
+    def add(self, name: str, value, text: str) -> None:
+        self.record[name] = value
+        self.rows.append((name, text))
+
+
+def _variants(cfg: Config, opts: Options, device: torch.device) -> dict:
+    ours = build(cfg, channels_last=opts.channels_last, crop=opts.crop).to(device)
+    if opts.compile:
+        ours = torch.compile(ours)
+    models = {"ours": ours}
+    if opts.vs_mmseg:
+        models["mmseg"] = build(cfg, reference=True, crop=opts.crop).to(device)
+    return models
+
+
+def run_benchmark(cfg: Config, opts: Options) -> Result:
+    device = torch.device(opts.device)
+    result = Result()
+    torch.manual_seed(0)
+    models = _variants(cfg, opts, device)
+    ours = models["ours"]
+    plain = getattr(ours, "_orig_mod", ours)
+    num_classes = (
+        plain.decode_head[-1].num_classes
+        if isinstance(plain.decode_head, torch.nn.ModuleList)
+        else plain.decode_head.num_classes
+    )
+    result.record.update(
+        device=torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        threads=torch.get_num_threads(),
+        options=vars(opts).copy(),
+    )
+    params = sum(p.numel() for p in plain.parameters())
+    result.add("params", params, f"{params / 1e6:.2f} M")
+    macs = segmentor_macs(plain.eval(), opts.flops_size)
+    result.add(
+        "gflops_official",
+        round(official_gflops(macs), 1),
+        f"{official_gflops(macs):.1f} (multiply-adds / 1024^3 at "
+        f"{opts.flops_size[0]}x{opts.flops_size[1]}, the HRNet papers' unit)",
+    )
+    result.add("gmacs", round(macs / 1e9, 1), f"{macs / 1e9:.1f} GMACs")
+
+    if opts.infer:
+        _inference(models, opts, device, num_classes, result)
+    if opts.train:
+        _training(models, opts, device, num_classes, result)
+    return result
+
+
+def _inference(models, opts: Options, device, num_classes: int, result: Result) -> None:
+    x = torch.randn(opts.batch, 3, *opts.infer_size, device=device)
+    modes = ["whole", "slide"] if opts.slide else ["whole"]
+    for mode in modes:
+        fns = {
+            name: Inference(m, x, bf16=opts.bf16 and name == "ours", device=device, mode=mode)
+            for name, m in models.items()
+        }
+        if mode == "slide":
+            for m in models.values():
+                plain = getattr(m, "_orig_mod", m)
+                h, w = opts.crop
+                plain.test_cfg = dict(
+                    mode="slide", crop_size=(h, w), stride=(2 * h // 3, 2 * w // 3)
+                )
+        times = alternate(fns, device=device, warmup=opts.warmup, repeats=opts.repeats)
+        size = f"{opts.infer_size[0]}x{opts.infer_size[1]}"
+        for name, values in times.items():
+            t = median(values)
+            result.add(
+                f"infer_{mode}_{name}_s",
+                round(t, 4),
+                f"{t * 1000:.1f} ms / batch {opts.batch} at {size} "
+                f"({opts.batch / t:.2f} fps), {name}",
+            )
+        if "mmseg" in times:
+            ratio = median([r / o for r, o in zip(times["mmseg"], times["ours"])])
+            result.add(f"infer_{mode}_speedup", round(ratio, 3), f"{ratio:.2f}x vs mmseg fp32")
+        if mode == "whole":
+            t_metric = _metric_time(fns["ours"](), num_classes, device)
+            share = 100 * t_metric / median(times["ours"])
+            result.add(
+                "metric_share_pct",
+                round(share, 3),
+                f"{share:.2f}% of inference time (confusion matrix on {device.type})",
+            )
+
+
+def _metric_time(logits: torch.Tensor, num_classes: int, device) -> float:
+    """Median time of accumulating one batch into the confusion matrix."""
+    pred = logits.argmax(1)
+    label = torch.randint(0, num_classes, pred.shape, device=device)
+
+    def accumulate():
+        return confusion_matrix(pred, label, num_classes=num_classes)
+
+    return median([timed(accumulate, device) for _ in range(3)])
+
+
+def _training(models, opts: Options, device, num_classes: int, result: Result) -> None:
+    batch = synthetic_batch(
+        batch=opts.batch, crop=opts.crop, num_classes=num_classes, device=device
+    )
+    steps = {
+        name: TrainStep(m, batch, bf16=opts.bf16 and name == "ours", device=device)
+        for name, m in models.items()
+    }
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    times = alternate(steps, device=device, warmup=opts.warmup, repeats=opts.repeats)
+    crop = f"{opts.crop[0]}x{opts.crop[1]}"
+    for name, values in times.items():
+        t = median(values)
+        result.add(
+            f"train_{name}_img_per_s",
+            round(opts.batch / t, 3),
+            f"{opts.batch / t:.2f} img/s ({t:.3f} s / step, batch {opts.batch} at {crop}), {name}",
+        )
+    if "mmseg" in times:
+        ratio = median([r / o for r, o in zip(times["mmseg"], times["ours"])])
+        result.add("train_speedup", round(ratio, 3), f"{ratio:.2f}x vs mmseg fp32")
+    memory = peak_memory_mib(device)
+    if memory is not None:
+        result.add("train_peak_mem_mib", round(memory), f"{memory:.0f} MiB peak (all variants)")
+
+
+def data_throughput(cfg: Config, *, workers: int, batches: int = 20) -> float:
+    """Images per second per worker of the config's training pipeline."""
+    from mmengine.dataset import pseudo_collate
+    from mmseg.registry import DATASETS
+    from torch.utils.data import DataLoader
+
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    loader = DataLoader(
+        dataset,
+        batch_size=cfg.train_dataloader.batch_size,
+        num_workers=workers,
+        shuffle=True,
+        collate_fn=pseudo_collate,
+        persistent_workers=False,
+    )
+    it = iter(loader)
+    next(it)  # start the workers
+    start, images = time.perf_counter(), 0
+    for _ in range(batches):
+        try:
+            images += len(next(it)["inputs"])
+        except StopIteration:
+            it = iter(loader)
+            images += len(next(it)["inputs"])
+    return images / (time.perf_counter() - start) / max(workers, 1)
+
+
+def largest_batch(cfg: Config, opts: Options, *, limit: int = 64) -> int:
+    """The largest power-of-two batch whose training step fits in GPU memory."""
+    device = torch.device(opts.device)
+    if device.type != "cuda":
+        return opts.batch
+    model = build(cfg, channels_last=opts.channels_last, crop=opts.crop).to(device)
+    num_classes = (
+        getattr(model.decode_head, "num_classes", None) or model.decode_head[-1].num_classes
+    )
+    best, batch = 0, 1
+    while batch <= limit:
+        try:
+            data = synthetic_batch(
+                batch=batch, crop=opts.crop, num_classes=num_classes, device=device
+            )
+            TrainStep(model, data, bf16=opts.bf16, device=device)()
+            torch.cuda.synchronize(device)
+            best = batch
+            batch *= 2
+        except torch.cuda.OutOfMemoryError:
+            break
+        finally:
+            torch.cuda.empty_cache()
+    del model
+    torch.cuda.empty_cache()
+    return max(best, 1)
+
+
+def matmul_peak_tflops(device: torch.device, *, n: int = 8192, repeats: int = 10) -> float:
+    """Measured bf16 matrix-multiply throughput of the device (the MFU denominator)."""
+    dtype = torch.bfloat16
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    for _ in range(2):
+        a @ b
+    t = median([timed(lambda: a @ b, device) for _ in range(repeats)])
+    return 2 * n**3 / t / 1e12
+
+
+def model_flops_utilisation(img_per_s: float, macs_per_image: int, peak_tflops: float) -> float:
+    """Training MFU: forward + backward is ~3 forward passes, 2 FLOPs per multiply-add."""
+    return img_per_s * 6 * macs_per_image / (peak_tflops * 1e12)

@@ -1,0 +1,107 @@
+"""Timing a model's inference and training step, fairly on CPU and GPU."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+
+import torch
+import torch.nn as nn
+from mmengine.optim import OptimWrapper
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn: Callable[[], object], device: torch.device) -> float:
+    synchronize(device)
+    start = time.perf_counter()
+    fn()
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def autocast(device: torch.device, bf16: bool):
+    if not bf16:
+        return nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def synthetic_batch(
+    *, batch: int, crop: tuple[int, int], num_classes: int, device: torch.device, seed: int = 0
+) -> dict:
+    """A training batch as the dataloader gives it (uint8 images, label maps)."""
+    gen = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(batch):
+        inputs.append(torch.randint(0, 256, (3, *crop), dtype=torch.uint8, generator=gen))
+        sample = SegDataSample(metainfo=dict(img_shape=crop, ori_shape=crop, pad_shape=crop))
+        sample.gt_sem_seg = PixelData(data=torch.randint(0, num_classes, (1, *crop), generator=gen))
+        samples.append(sample.to(device))
+    return dict(inputs=[x.to(device) for x in inputs], data_samples=samples)
+
+
+class TrainStep:
+    """One real training iteration: data preprocessor, loss, backward, SGD step."""
+
+    def __init__(self, model: nn.Module, batch: dict, *, bf16: bool, device: torch.device):
+        self.model = model.train()
+        self.batch = batch
+        self.ctx = lambda: autocast(device, bf16)
+        self.optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9))
+
+    def __call__(self) -> None:
+        with self.ctx():
+            data = self.model.data_preprocessor(self.batch, training=True)
+            losses = self.model._run_forward(data, mode="loss")
+        loss, _ = self.model.parse_losses(losses)
+        self.optim.update_params(loss)
+
+
+class Inference:
+    """Whole-image (or sliding-window) logits for a normalised batch, as at test time."""
+
+    def __init__(self, model: nn.Module, x: torch.Tensor, *, bf16: bool, device, mode="whole"):
+        self.model = model.eval()
+        self.x = x
+        h, w = x.shape[-2:]
+        self.metas = [dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w))] * x.shape[0]
+        self.ctx = lambda: autocast(device, bf16)
+        self.mode = mode
+
+    def __call__(self) -> torch.Tensor:
+        with torch.no_grad(), self.ctx():
+            if self.mode == "slide":
+                return self.model.slide_inference(self.x, self.metas)
+            return self.model.encode_decode(self.x, self.metas)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def alternate(
+    fns: dict[str, Callable[[], object]], *, device: torch.device, warmup: int, repeats: int
+) -> dict[str, list[float]]:
+    """Run each function ``warmup`` times, then interleave ``repeats`` timed runs so
+    that drifts of the machine (clocks, other load) hit every variant alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            times[name].append(timed(fn, device))
+    return times
+
+
+def peak_memory_mib(device: torch.device) -> float | None:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return None

@@ -1,0 +1,115 @@
+"""Benchmark a config: params, FLOPs, inference and training speed, data throughput.
+
+    python tools/benchmark.py configs/hrnet_w48_cityscapes.py --skip-train --skip-infer
+    python tools/benchmark.py configs/hrnet_w18_cityscapes.py --vs-mmseg --infer-size 512 1024
+
+Each fast-path option can be switched: --bf16, --no-channels-last, --compile. With
+--vs-mmseg, mmseg 1.2.2's own HRNet (fp32, NCHW, eager) runs in the same process,
+alternating with ours; the printed speedups are medians of the paired ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import hrnet_seg  # noqa: F401  (mmcv-lite compatibility; registers our modules)
+from hrnet_seg.errors import run_tool
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("config")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    p.add_argument("--batch", type=int, default=2, help="images per step (per GPU)")
+    p.add_argument("--crop", type=int, nargs=2, default=None, help="training crop H W")
+    p.add_argument("--infer-size", type=int, nargs=2, default=(1024, 2048), help="H W")
+    p.add_argument("--flops-size", type=int, nargs=2, default=(1024, 2048), help="H W")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast for our model")
+    p.add_argument("--no-channels-last", action="store_true", help="NCHW for our model")
+    p.add_argument("--compile", action="store_true", help="torch.compile our model")
+    p.add_argument("--vs-mmseg", action="store_true", help="also run mmseg's own HRNet")
+    p.add_argument("--slide", action="store_true", help="also time sliding-window inference")
+    p.add_argument("--skip-train", action="store_true")
+    p.add_argument("--skip-infer", action="store_true")
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--data-root", help="also time the data pipeline on this dataset")
+    p.add_argument("--data-workers", type=int, default=1)
+    p.add_argument(
+        "--max-batch", action="store_true", help="use the largest batch that fits (CUDA)"
+    )
+    p.add_argument(
+        "--mfu", action="store_true", help="model FLOPs utilisation vs measured bf16 matmul peak"
+    )
+    p.add_argument("--json", help="write the figures here (for the leaderboard)")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    import torch
+
+    from hrnet_seg.benchmark.flops import segmentor_macs
+    from hrnet_seg.benchmark.models import build
+    from hrnet_seg.benchmark.run import (
+        Options,
+        data_throughput,
+        largest_batch,
+        matmul_peak_tflops,
+        model_flops_utilisation,
+        run_benchmark,
+    )
+    from hrnet_seg.engine.config import configure, load_config
+    from hrnet_seg.utils.quiet import quiet_stack
+
+    args = parse_args(argv)
+    quiet_stack()
+    cfg = load_config(args.config)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    crop = tuple(args.crop or cfg.model.data_preprocessor.get("size") or (512, 1024))
+    opts = Options(
+        batch=args.batch,
+        crop=crop,
+        infer_size=tuple(args.infer_size),
+        flops_size=tuple(args.flops_size),
+        bf16=args.bf16,
+        channels_last=not args.no_channels_last,
+        compile=args.compile,
+        vs_mmseg=args.vs_mmseg,
+        train=not args.skip_train,
+        infer=not args.skip_infer,
+        slide=args.slide,
+        warmup=args.warmup,
+        repeats=args.repeats,
+        device=device,
+    )
+    if args.max_batch:
+        opts.batch = largest_batch(cfg, opts)
+    result = run_benchmark(cfg, opts)
+    if args.mfu and "train_ours_img_per_s" in result.record:
+        macs = segmentor_macs(build(cfg).to(device).eval(), crop)
+        peak = matmul_peak_tflops(torch.device(device), n=8192 if device == "cuda" else 512)
+        mfu = model_flops_utilisation(result.record["train_ours_img_per_s"], macs, peak)
+        result.add("matmul_peak_tflops", round(peak, 1), f"{peak:.1f} TFLOP/s bf16 matmul")
+        result.add("train_mfu_pct", round(100 * mfu, 2), f"{100 * mfu:.1f}% MFU (ours, training)")
+    if args.data_root:
+        configure(cfg, config_path=args.config, data_root=args.data_root)
+        per_worker = data_throughput(cfg, workers=args.data_workers)
+        result.add(
+            "data_img_per_s_per_worker",
+            round(per_worker, 2),
+            f"{per_worker:.1f} img/s per worker ({args.data_workers} workers, train pipeline)",
+        )
+    width = max(len(name) for name, _ in result.rows)
+    print(f"{args.config} on {result.record['device']} ({result.record['threads']} threads)")
+    for name, text in result.rows:
+        print(f"  {name:<{width}}  {text}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"config": args.config, **result.record}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_tool(main))

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# GPU benchmark for one H100 / H200 (fits well inside 10 minutes):
+#   W48 FCN and W48 OCR training throughput at 512x1024, batch 2 per GPU and the largest
+#   batch that fits, for mmseg's fp32 default, ours fp32, ours bf16 + channels_last, and
+#   ours bf16 + channels_last + torch.compile; inference fps at 1024x2048; peak memory;
+#   MFU against the card's measured bf16 matmul peak.
+#
+#   bash tools/gpu_bench.sh                      # on the GPU machine; JSON + log in $OUT
+#   DRY_RUN=1 bash tools/gpu_bench.sh            # the same steps, tiny and on CPU (tests)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-python}
+OUT=${OUT:-work_dirs/gpu_bench}
+mkdir -p "$OUT"
+
+if [[ "${DRY_RUN:-0}" == 1 ]]; then
+  SIZE=(--device cpu --crop 64 128 --infer-size 64 128 --flops-size 64 128 --warmup 0 --repeats 1)
+else
+  SIZE=(--device cuda --crop 512 1024 --infer-size 1024 2048 --warmup 3 --repeats 10)
+fi
+
+bench() {  # name, config, flags...
+  local name=$1 config=$2
+  shift 2
+  echo "== $name"
+  $PY tools/benchmark.py "$config" "${SIZE[@]}" --json "$OUT/$name.json" "$@" 2>&1 |
+    grep -v "^warning:" | tee -a "$OUT/summary.log"
+}
+
+for model in fcn ocr; do
+  config=configs/hrnet_w48_cityscapes.py
+  [[ $model == ocr ]] && config=configs/hrnet_w48_ocr_cityscapes.py
+  # mmseg's fp32 default and ours in fp32 (NCHW), alternating in one process.
+  bench "w48_${model}_fp32_vs_mmseg" "$config" --batch 2 --no-channels-last --vs-mmseg
+  bench "w48_${model}_bf16_cl" "$config" --batch 2 --bf16 --mfu
+  bench "w48_${model}_bf16_cl_compile" "$config" --batch 2 --bf16 --compile --skip-infer --mfu
+  bench "w48_${model}_bf16_cl_maxbatch" "$config" --max-batch --bf16 --skip-infer --mfu
+done
+echo "figures: $OUT/*.json, log: $OUT/summary.log"
