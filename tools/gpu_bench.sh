@@ -11,6 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python}
 OUT=${OUT:-work_dirs/gpu_bench}
+# Hard budget: every step runs under `timeout` with what is left of it, and steps that
+# no longer fit are skipped, so the whole script ends inside 10 minutes by construction.
+BUDGET_S=${BUDGET_S:-540}
+DEADLINE=$((SECONDS + BUDGET_S))
 mkdir -p "$OUT"
 
 if [[ "${DRY_RUN:-0}" == 1 ]]; then
@@ -20,11 +24,16 @@ else
 fi
 
 bench() {  # name, config, flags...
-  local name=$1 config=$2
+  local name=$1 config=$2 left=$((DEADLINE - SECONDS))
   shift 2
-  echo "== $name"
-  $PY tools/benchmark.py "$config" "${SIZE[@]}" --json "$OUT/$name.json" "$@" 2>&1 |
-    grep -v "^warning:" | tee -a "$OUT/summary.log"
+  echo "== $name" | tee -a "$OUT/summary.log"
+  if ((left < 20)); then
+    echo "   skipped: the ${BUDGET_S}s budget is spent" | tee -a "$OUT/summary.log"
+    return 0
+  fi
+  timeout "$left" $PY tools/benchmark.py "$config" "${SIZE[@]}" --json "$OUT/$name.json" "$@" \
+    2>&1 | grep -v "^warning:" | tee -a "$OUT/summary.log" ||
+    echo "   stopped: out of time or failed (see above)" | tee -a "$OUT/summary.log"
 }
 
 for model in fcn ocr; do
@@ -36,4 +45,4 @@ for model in fcn ocr; do
   bench "w48_${model}_bf16_cl_compile" "$config" --batch 2 --bf16 --compile --skip-infer --mfu
   bench "w48_${model}_bf16_cl_maxbatch" "$config" --max-batch --bf16 --skip-infer --mfu
 done
-echo "figures: $OUT/*.json, log: $OUT/summary.log"
+echo "figures: $OUT/*.json, log: $OUT/summary.log ($SECONDS s)"

@@ -10,7 +10,6 @@ IoU) goes to the work dir. Distributed: `torchrun --nproc-per-node N tools/test.
 from __future__ import annotations
 
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -19,23 +18,17 @@ from hrnet_seg.errors import run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from mmengine.config import DictAction
+    from hrnet_seg.engine.cli import add_run_args, parse_run_args
 
     parser = argparse.ArgumentParser(description="Evaluate a segmentor checkpoint")
     parser.add_argument("config")
     parser.add_argument("checkpoint")
-    parser.add_argument("--work-dir", help="where results.json and logs go")
+    add_run_args(parser, work_dir_help="where results.json and logs go")
     parser.add_argument("--mode", choices=["whole", "slide"], help="inference mode")
     parser.add_argument("--tta", action="store_true", help="multi-scale (0.5-1.75) + flip")
     parser.add_argument("--out", help="write predictions in the official benchmark format")
     parser.add_argument("--show-dir", help="write colour overlays of the predictions")
-    parser.add_argument("--data-root", help="dataset root (else $HRNET_SEG_DATA, else config)")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction)
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
-    return args
+    return parse_run_args(parser, argv)
 
 
 def main(argv=None) -> int:

@@ -8,7 +8,6 @@ gloo: `torchrun --nproc-per-node 2 tools/train.py CONFIG --launcher pytorch`.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 import hrnet_seg  # noqa: F401  (mmcv-lite compatibility; registers our modules)
@@ -16,11 +15,11 @@ from hrnet_seg.errors import run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from mmengine.config import DictAction
+    from hrnet_seg.engine.cli import add_run_args, parse_run_args
 
     parser = argparse.ArgumentParser(description="Train a segmentor")
     parser.add_argument("config", help="train config file path")
-    parser.add_argument("--work-dir", help="where logs, checkpoints and results go")
+    add_run_args(parser, work_dir_help="where logs, checkpoints and results go")
     parser.add_argument(
         "--resume",
         nargs="?",
@@ -31,7 +30,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--amp", action="store_true", help="mixed precision (bf16 where supported, else fp16)"
     )
-    parser.add_argument("--data-root", help="dataset root (else $HRNET_SEG_DATA, else config)")
     parser.add_argument("--seed", type=int, help="random seed")
     parser.add_argument(
         "--deterministic", action="store_true", help="deterministic algorithms (slower)"
@@ -39,17 +37,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--no-pretrained", action="store_true", help="train the backbone from scratch"
     )
-    parser.add_argument(
-        "--cfg-options",
-        nargs="+",
-        action=DictAction,
-        help="override config settings, key=value (mmengine syntax)",
-    )
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
-    return args
+    return parse_run_args(parser, argv)
 
 
 def main(argv=None) -> int:

@@ -53,7 +53,6 @@ class SegRunner(Runner):
         # mmengine's pytorch launcher calls torch.cuda.set_device unconditionally,
         # which a CPU build of torch cannot do: on CPU, set up the gloo group here
         # (mmengine then skips its own init).
-        import torch
         import torch.distributed as dist
 
         if self.distributed and not torch.cuda.is_available() and not dist.is_initialized():

@@ -109,3 +109,18 @@ def test_gpu_script_dry_run_on_cpu(tmp_path):
     assert {"train_speedup", "infer_whole_speedup", "train_mmseg_img_per_s"} <= set(fp32)
     compiled = json.loads((tmp_path / "w48_ocr_bf16_cl_compile.json").read_text())
     assert compiled["options"]["compile"] and compiled["train_mfu_pct"] > 0
+
+
+def test_gpu_script_stops_at_its_budget(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DRY_RUN": "1", "OUT": str(tmp_path), "PY": sys.executable}
+    env["BUDGET_S"] = "0"
+    result = subprocess.run(
+        ["bash", "tools/gpu_bench.sh"], cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0
+    assert result.stdout.count("skipped: the 0s budget is spent") == 8
