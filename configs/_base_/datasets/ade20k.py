@@ -1,12 +1,14 @@
 # ADE20K (SceneParsing, ADEChallengeData2016), 150 classes, as in mmseg's ade20k.py.
-# Label 0 is "other" and is ignored: reduce_zero_label maps 0 -> 255, k -> k - 1.
+# Label 0 is "other" and is ignored: the dataset's reduce_zero_label (True for ADE20K)
+# maps 0 -> 255, k -> k - 1; LoadAnnotations takes it from the dataset (setting it there
+# too is deprecated in mmseg 1.x).
 dataset_type = "CheckedADE20KDataset"  # mmseg's, plus layout and label checks
 data_root = "data/ade/ADEChallengeData2016"
 num_classes = 150
 crop_size = (512, 512)
 train_pipeline = [
     dict(type="LoadImageFromFile"),
-    dict(type="LoadAnnotations", reduce_zero_label=True),
+    dict(type="LoadAnnotations"),
     dict(type="RandomResize", scale=(2048, 512), ratio_range=(0.5, 2.0), keep_ratio=True),
     dict(type="RandomCrop", crop_size=crop_size, cat_max_ratio=0.75),
     dict(type="RandomFlip", prob=0.5),
@@ -16,7 +18,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type="LoadImageFromFile"),
     dict(type="Resize", scale=(2048, 512), keep_ratio=True),
-    dict(type="LoadAnnotations", reduce_zero_label=True),
+    dict(type="LoadAnnotations"),
     dict(type="PackSegInputs"),
 ]
 # Multi-scale + flip testing (tools/test.py --tta), the published ms+flip protocol.
@@ -31,7 +33,7 @@ tta_pipeline = [
                 dict(type="RandomFlip", prob=0.0, direction="horizontal"),
                 dict(type="RandomFlip", prob=1.0, direction="horizontal"),
             ],
-            [dict(type="LoadAnnotations", reduce_zero_label=True)],
+            [dict(type="LoadAnnotations")],
             [dict(type="PackSegInputs")],
         ],
     ),
