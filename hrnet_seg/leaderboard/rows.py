@@ -1,0 +1,360 @@
+"""Leaderboard rows: our runs' ``results.json`` records and the published references.
+
+A row is one (model, schedule, dataset) result. Our runs come from the work dirs that
+``RunRecordHook`` (training) and ``tools/test.py`` fill; the references are the model zoo
+figures shipped with the package (``published_results.csv``: mmseg 1.2.2, official HRNet,
+openseg.pytorch, PaddleSeg), each with its source URL.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import re
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ..errors import UserError
+
+DATASETS = ("cityscapes", "ade20k")
+METRICS = ("mIoU", "mIoU_ms_flip", "mAcc", "fps", "gflops", "params")
+REFERENCE_CSV = "published_results.csv"
+
+# The heads our configs use, by the names a results.json records; the OCR cascade lists
+# its FCN auxiliary head first, so the last head names the model.
+_HEADS = {
+    "HRNetV2FCNHead": "FCN",
+    "FCNHead": "FCN",
+    "OCRHead": "OCR",
+    "HRNetV2OCRHead": "OCR",
+}
+
+
+class SkippedRunWarning(UserWarning):
+    """A results.json that cannot give a row (unreadable, or without mIoU)."""
+
+
+class WorkDirNotFoundError(UserError, FileNotFoundError):
+    """A path given as a work dir does not exist."""
+
+
+class UnknownDatasetError(UserError, ValueError):
+    """A dataset name that is not one the leaderboard knows."""
+
+
+class UnknownMetricError(UserError, ValueError):
+    """A ranking metric that is not a numeric column."""
+
+
+class NoResultsError(UserError, LookupError):
+    """Nothing to rank: no run, no reference, or none for the asked dataset."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One leaderboard entry. Numbers are percent (metrics), a count (params), official
+    GFLOPs (multiply-adds / 1024^3), images per second (fps); None when unknown."""
+
+    model: str
+    dataset: str | None
+    source: str
+    link: str
+    is_reference: bool = False
+    rank: int | None = None
+    head: str | None = None
+    backbone: str | None = None
+    crop: str | None = None
+    iterations: int | None = None
+    batch: int | None = None
+    gpus: str | None = None
+    mIoU: float | None = None
+    mIoU_ms_flip: float | None = None
+    mAcc: float | None = None
+    params: int | None = None
+    gflops: float | None = None
+    fps: float | None = None
+    gpu_hours: float | None = None
+    status: str | None = None
+
+
+def normalise_dataset(name: str | None) -> str | None:
+    """``CheckedCityscapesDataset``, ``CityscapesDataset``, ``cityscapes`` -> ``cityscapes``;
+    ``ADE20KDataset``, ``ade`` -> ``ade20k``; anything else lower-cased."""
+    if not name:
+        return None
+    key = name.lower()
+    key = key.removeprefix("checked")
+    key = key.removesuffix("dataset")
+    if key.startswith("cityscapes"):
+        return "cityscapes"
+    if key.startswith("ade"):
+        return "ade20k"
+    return key
+
+
+def head_name(heads: Iterable[str] | None) -> str | None:
+    """The model's head family from ``model.heads`` (the last head decides: OCR's
+    cascade is [FCNHead (auxiliary), OCRHead])."""
+    heads = list(heads or [])
+    if not heads:
+        return None
+    last = heads[-1]
+    return _HEADS.get(last, last.removesuffix("Head") or last)
+
+
+def backbone_name(arch: str | None) -> str | None:
+    """``W48`` -> ``HRNetV2-W48`` (the papers' name for the segmentation variant)."""
+    if not arch or arch == "custom":
+        return arch
+    return f"HRNetV2-{arch}"
+
+
+def gpu_type(device_name: str | None) -> str | None:
+    """``NVIDIA A100-SXM4-80GB`` -> ``A100``, ``Tesla V100-SXM2-32GB`` -> ``V100``:
+    the model, not the vendor, form factor or memory."""
+    if not device_name:
+        return None
+    noise = re.compile(r"^(NVIDIA|Tesla|GeForce|\d+GB|HBM\w*|PCIe|SXM\w*)$", re.IGNORECASE)
+    tokens = [t for t in device_name.split() if not noise.match(t)]
+    return " ".join(tokens).split("-")[0] or device_name
+
+
+def _crop_text(crop) -> str | None:
+    if isinstance(crop, list | tuple) and len(crop) == 2:
+        return f"{crop[0]}x{crop[1]}"
+    return str(crop) if crop else None
+
+
+def _number(value) -> float | None:
+    """A finite float, or None (results.json writes NaN-free JSON, but be safe)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _benchmark(work_dir: Path) -> dict:
+    """params / official GFLOPs / fps from ``tools/benchmark.py --json`` output."""
+    path = work_dir / "benchmark.json"
+    if not path.is_file():
+        return {}
+    record = _read_json(path)
+    if record is None:
+        warnings.warn(
+            f"{path}: not a JSON object; params/GFLOPs/fps left empty",
+            SkippedRunWarning,
+            stacklevel=3,
+        )
+        return {}
+    fps = _number(record.get("fps"))
+    seconds = _number(record.get("infer_whole_ours_s"))
+    batch = _number((record.get("options") or {}).get("batch"))
+    # benchmark.py times whole batches; fps is images per second of our model.
+    if fps is None and seconds and batch:
+        fps = round(batch / seconds, 2)
+    params = record.get("params")
+    return {
+        "params": int(params) if _number(params) is not None else None,
+        "gflops": _number(record.get("gflops_official")),
+        "fps": fps,
+    }
+
+
+def _gpus(results: dict, env: dict) -> str | None:
+    world = results.get("world_size") or 1
+    device = results.get("device_type")
+    if not device:
+        return None
+    if device == "cpu":
+        return f"{world}x cpu"
+    name = gpu_type(env.get("device")) if device == "cuda" else None
+    return f"{world}x {name or device}"
+
+
+def row_from_work_dir(work_dir: str | Path) -> Row | None:
+    """The row of one work dir's ``results.json``; None (with a
+    :class:`SkippedRunWarning` naming the file) when it is unreadable or has no mIoU."""
+    work_dir = Path(work_dir)
+    path = work_dir / "results.json"
+    results = _read_json(path)
+    if results is None:
+        warnings.warn(
+            f"{path}: unreadable or not a JSON object; skipped", SkippedRunWarning, stacklevel=2
+        )
+        return None
+    miou = _number(results.get("mIoU"))
+    if miou is None:
+        warnings.warn(
+            f"{path}: no mIoU (status {results.get('status')!r}); skipped",
+            SkippedRunWarning,
+            stacklevel=2,
+        )
+        return None
+    env = _read_json(work_dir / "env.json") or {}
+    model = results.get("model") if isinstance(results.get("model"), dict) else {}
+    # tools/test.py --tta wraps the model in SegTTAModel: its figure is the multi-scale
+    # + flip one, and the recorded model no longer names backbone or heads.
+    tta = "TTA" in str(model.get("segmentor") or "")
+    device = results.get("device_type")
+    wall = _number(results.get("wall_time_s"))
+    on_gpu = bool(device) and device != "cpu"
+    gpu_hours = (
+        round(wall * (results.get("world_size") or 1) / 3600, 3) if on_gpu and wall else None
+    )
+    return Row(
+        model=results.get("config") or work_dir.name,
+        dataset=normalise_dataset(results.get("dataset")),
+        source="local",
+        link=str(work_dir),
+        head=head_name(model.get("heads")),
+        backbone=backbone_name(model.get("arch")) if not tta else None,
+        crop=_crop_text(results.get("crop")),
+        iterations=results.get("iterations"),
+        batch=results.get("batch_total"),
+        gpus=_gpus(results, env),
+        mIoU=None if tta else miou,
+        mIoU_ms_flip=miou if tta else None,
+        mAcc=None if tta else _number(results.get("mAcc")),
+        gpu_hours=gpu_hours,
+        status=results.get("status"),
+        **_benchmark(work_dir),
+    )
+
+
+def rows_from_work_dirs(paths: Iterable[str | Path]) -> list[Row]:
+    """Rows of every run under ``paths``: each a work dir, a folder searched recursively
+    for ``results.json``, or a ``results.json`` itself. Unfinished runs are kept (their
+    ``status`` says so); unreadable records or records without mIoU are skipped with a
+    :class:`SkippedRunWarning`."""
+    if isinstance(paths, str | Path):
+        raise TypeError("paths must be a list of work dirs, not one path")
+    rows = []
+    for given in paths:
+        root = Path(given)
+        if not root.exists():
+            raise WorkDirNotFoundError(f"{root}: no such work dir or folder")
+        found = sorted(root.rglob("results.json")) if root.is_dir() else [root]
+        if not found:
+            warnings.warn(f"{root}: no results.json found", SkippedRunWarning, stacklevel=2)
+        for path in found:
+            row = row_from_work_dir(path.parent)
+            if row is not None:
+                rows.append(row)
+    return rows
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.strip() else None
+
+
+def _float(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
+def reference_rows() -> list[Row]:
+    """The published model zoo figures shipped in ``published_results.csv``."""
+    text = resources.files(__package__).joinpath(REFERENCE_CSV).read_text(encoding="utf-8")
+    rows = []
+    for rec in csv.DictReader(text.splitlines()):
+        gpus = rec["gpus"].strip()
+        gpu = rec["gpu_type"].strip() or None
+        rows.append(
+            Row(
+                model=rec["model"],
+                dataset=normalise_dataset(rec["dataset"]),
+                source=rec["source"],
+                link=rec["url"],
+                is_reference=True,
+                head=rec["head"] or None,
+                backbone=rec["backbone"] or None,
+                crop=rec["crop"] or None,
+                iterations=_int(rec["iters"]),
+                batch=_int(rec["batch_total"]),
+                # PaddleSeg does not say how many GPUs; the type alone is still a fact.
+                gpus=f"{gpus}x {gpu}" if gpus and gpu else gpu,
+                mIoU=_float(rec["mIoU"]),
+                mIoU_ms_flip=_float(rec["mIoU_ms_flip"]),
+                fps=_float(rec["infer_fps"]),
+            )
+        )
+    return rows
+
+
+def _dataset_order(name: str | None) -> tuple:
+    return (DATASETS.index(name) if name in DATASETS else len(DATASETS), name or "")
+
+
+def rank(rows: Iterable[Row], *, metric: str = "mIoU", dataset: str | None = None) -> list[Row]:
+    """``rows`` grouped by dataset (Cityscapes, ADE20K, then others), each group ordered by
+    ``metric`` descending and ranked from 1 (equal values share a rank); rows without the
+    metric follow, unranked. ``dataset`` keeps that dataset only."""
+    if metric not in METRICS:
+        raise UnknownMetricError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    if dataset is not None:
+        wanted = normalise_dataset(dataset)
+        if wanted not in DATASETS:
+            raise UnknownDatasetError(
+                f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}"
+            )
+        rows = [r for r in rows if r.dataset == wanted]
+
+    def key(row: Row) -> tuple:
+        value = getattr(row, metric)
+        # Ties: references first (they are the bar to beat), then by name, for a stable order.
+        return (
+            *_dataset_order(row.dataset),
+            value is None,
+            -(value or 0),
+            not row.is_reference,
+            row.model,
+        )
+
+    ranked: list[Row] = []
+    count = 0  # rows so far in the current dataset group
+    for row in sorted(rows, key=key):
+        value = getattr(row, metric)
+        same_group = bool(ranked) and ranked[-1].dataset == row.dataset
+        count = count + 1 if same_group else 1
+        if value is None:
+            position = None
+        elif same_group and getattr(ranked[-1], metric) == value:
+            position = ranked[-1].rank  # competition ranking: 1, 2, 2, 4
+        else:
+            position = count
+        ranked.append(dataclasses.replace(row, rank=position))
+    return ranked
+
+
+def leaderboard(
+    work_dirs: Iterable[str | Path] = (),
+    *,
+    references: bool = True,
+    dataset: str | None = None,
+    metric: str = "mIoU",
+) -> list[Row]:
+    """Our runs under ``work_dirs`` plus (``references``) the published figures, ranked
+    by :func:`rank`. Raises :class:`NoResultsError` when nothing is left to show."""
+    rows = rows_from_work_dirs(work_dirs)
+    if references:
+        rows += reference_rows()
+    if not rows:
+        raise NoResultsError(
+            "nothing to rank: no readable results.json under the given work dirs"
+            + ("" if references else ", and references are turned off")
+        )
+    ranked = rank(rows, metric=metric, dataset=dataset)
+    if not ranked:
+        raise NoResultsError(f"no results for dataset {normalise_dataset(dataset)!r}")
+    return ranked

@@ -1,0 +1,451 @@
+"""Leaderboard: rows from work dirs and the shipped references, ranking, renderers, CLI."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hrnet_seg.errors import run_tool
+from hrnet_seg.leaderboard import (
+    NoResultsError,
+    Row,
+    SkippedRunWarning,
+    UnknownDatasetError,
+    UnknownMetricError,
+    WorkDirNotFoundError,
+    leaderboard,
+    normalise_dataset,
+    plot,
+    rank,
+    reference_rows,
+    rows_from_work_dirs,
+    to_csv,
+    to_json,
+    to_markdown,
+    to_terminal,
+)
+from hrnet_seg.leaderboard.render import UnknownPlotAxisError
+from hrnet_seg.leaderboard.rows import backbone_name, gpu_type, head_name
+
+REPO = Path(__file__).resolve().parents[2]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def write_run(
+    work_dir: Path,
+    *,
+    miou: float | None = 70.0,
+    dataset: str = "CheckedCityscapesDataset",
+    heads=("HRNetV2FCNHead",),
+    arch: str = "W48",
+    device: str = "cuda",
+    world_size: int = 4,
+    wall_time_s: float = 7200.0,
+    status: str = "finished",
+    gpu_name: str | None = "Tesla V100-SXM2-32GB",
+    benchmark: dict | None = None,
+) -> Path:
+    """A work dir as RunRecordHook leaves it (the keys of hooks/run_record.py)."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    results = {
+        "iter": 80000,
+        "aAcc": 95.0,
+        "mAcc": 80.5,
+        "best": {"mIoU": miou, "iter": 80000},
+        "per_class": None,
+        "config": work_dir.name,
+        "model": {
+            "segmentor": "EncoderDecoder",
+            "backbone": "HighResolutionNet",
+            "arch": arch,
+            "heads": list(heads),
+            "pretrained": None,
+        },
+        "dataset": dataset,
+        "crop": [512, 1024],
+        "iterations": 80000,
+        "batch_per_gpu": 2,
+        "batch_total": 2 * world_size,
+        "world_size": world_size,
+        "device_type": device,
+        "amp": False,
+        "status": status,
+        "final_iter": 80000,
+        "wall_time_s": wall_time_s,
+        "work_dir": str(work_dir),
+    }
+    if miou is not None:
+        results["mIoU"] = miou
+    (work_dir / "results.json").write_text(json.dumps(results))
+    env = {"device": gpu_name if device == "cuda" else "x86_64"}
+    (work_dir / "env.json").write_text(json.dumps(env))
+    if benchmark is not None:
+        (work_dir / "benchmark.json").write_text(json.dumps(benchmark))
+    return work_dir
+
+
+def ours(rows: list[Row]) -> list[Row]:
+    return [r for r in rows if not r.is_reference]
+
+
+# --- names ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("CheckedCityscapesDataset", "cityscapes"),
+        ("CityscapesDataset", "cityscapes"),
+        ("cityscapes", "cityscapes"),
+        ("ADE20KDataset", "ade20k"),
+        ("CheckedADE20KDataset", "ade20k"),
+        ("ade20k", "ade20k"),
+        ("PascalVOCDataset", "pascalvoc"),
+        (None, None),
+    ],
+)
+def test_normalise_dataset(name, expected):
+    assert normalise_dataset(name) == expected
+
+
+def test_head_backbone_and_gpu_names():
+    assert head_name(["HRNetV2FCNHead"]) == "FCN"
+    assert head_name(["FCNHead"]) == "FCN"
+    assert head_name(["FCNHead", "OCRHead"]) == "OCR"  # the cascade's last head names it
+    assert head_name([]) is None
+    assert backbone_name("W48") == "HRNetV2-W48"
+    assert backbone_name("W18-Small-v2") == "HRNetV2-W18-Small-v2"
+    assert gpu_type("Tesla V100-SXM2-32GB") == "V100"
+    assert gpu_type("NVIDIA A100-SXM4-80GB") == "A100"
+    assert gpu_type("NVIDIA H100 80GB HBM3") == "H100"
+    assert gpu_type("NVIDIA GeForce RTX 4090") == "RTX 4090"
+
+
+# --- rows from work dirs -------------------------------------------------------------
+
+
+def test_row_from_work_dir_reads_every_column(tmp_path):
+    bench = {"params": 65_860_000, "gflops_official": 696.2, "options": {"batch": 2}}
+    bench["infer_whole_ours_s"] = 0.5
+    write_run(tmp_path / "w48", miou=80.1, heads=["FCNHead", "OCRHead"], benchmark=bench)
+    (row,) = rows_from_work_dirs([tmp_path / "w48"])
+    assert row.model == "w48"
+    assert (row.head, row.backbone, row.dataset) == ("OCR", "HRNetV2-W48", "cityscapes")
+    assert (row.crop, row.iterations, row.batch, row.gpus) == ("512x1024", 80000, 8, "4x V100")
+    assert (row.mIoU, row.mAcc, row.mIoU_ms_flip) == (80.1, 80.5, None)
+    assert row.gpu_hours == pytest.approx(8.0)  # 2 h wall x 4 GPUs
+    assert (row.params, row.gflops, row.fps) == (65_860_000, 696.2, 4.0)  # 2 images / 0.5 s
+    assert row.link == str(tmp_path / "w48")
+    assert (row.source, row.is_reference, row.status) == ("local", False, "finished")
+
+
+def test_cpu_runs_have_no_gpu_hours(tmp_path):
+    write_run(tmp_path / "cpu", device="cpu", world_size=1)
+    (row,) = rows_from_work_dirs([tmp_path])
+    assert row.gpus == "1x cpu"
+    assert row.gpu_hours is None
+
+
+def test_folders_are_searched_recursively_and_unfinished_runs_kept(tmp_path):
+    write_run(tmp_path / "a" / "run1", miou=60.0)
+    write_run(tmp_path / "b" / "deep" / "run2", miou=65.0, status="running")
+    rows = rows_from_work_dirs([tmp_path])
+    assert {r.model: r.status for r in rows} == {"run1": "finished", "run2": "running"}
+
+
+def test_bad_records_are_skipped_with_a_warning_naming_the_file(tmp_path):
+    write_run(tmp_path / "good")
+    write_run(tmp_path / "no_miou", miou=None, status="running")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "results.json").write_text("{not json")
+    with pytest.warns(SkippedRunWarning) as caught:
+        rows = rows_from_work_dirs([tmp_path])
+    assert [r.model for r in rows] == ["good"]
+    messages = " ".join(str(w.message) for w in caught)
+    assert str(tmp_path / "broken" / "results.json") in messages
+    assert str(tmp_path / "no_miou" / "results.json") in messages
+
+
+def test_missing_work_dir_is_an_error(tmp_path):
+    with pytest.raises(WorkDirNotFoundError, match="nope"):
+        rows_from_work_dirs([tmp_path / "nope"])
+
+
+def test_tta_results_count_as_multi_scale_flip(tmp_path):
+    write_run(tmp_path / "tta", miou=81.0)
+    path = tmp_path / "tta" / "results.json"
+    results = json.loads(path.read_text())
+    results["model"] = {
+        "segmentor": "SegTTAModel",
+        "backbone": None,
+        "arch": "custom",
+        "heads": [],
+        "pretrained": None,
+    }
+    path.write_text(json.dumps(results))
+    (row,) = rows_from_work_dirs([tmp_path])
+    assert (row.mIoU, row.mIoU_ms_flip) == (None, 81.0)
+
+
+# --- references ----------------------------------------------------------------------
+
+
+def test_reference_rows_match_the_shipped_csv():
+    rows = reference_rows()
+    shipped = REPO / "hrnet_seg" / "leaderboard" / "published_results.csv"
+    with shipped.open() as f:
+        records = list(csv.DictReader(f))
+    assert len(rows) == len(records) == 30
+    assert all(r.is_reference and r.link.startswith("https://") for r in rows)
+    for row, rec in zip(rows, records):
+        assert (row.model, row.source, row.link) == (rec["model"], rec["source"], rec["url"])
+        assert row.mIoU == float(rec["mIoU"])
+    by_key = {(r.source, r.model, r.dataset, r.iterations): r for r in rows}
+    fcn48 = by_key[("mmsegmentation-1.2.2", "fcn_hr48", "cityscapes", 80000)]
+    assert (fcn48.mIoU, fcn48.mIoU_ms_flip, fcn48.fps) == (79.93, 80.72, 6.42)
+    assert (fcn48.head, fcn48.backbone, fcn48.gpus, fcn48.batch) == (
+        "FCN",
+        "HRNetV2-W48",
+        "4x V100",
+        8,
+    )
+    ocr48_ade = by_key[("mmsegmentation-1.2.2", "ocrnet_hr48", "ade20k", 160000)]
+    assert ocr48_ade.mIoU == 43.25
+
+
+# --- ranking -------------------------------------------------------------------------
+
+
+def test_rank_groups_by_dataset_and_orders_by_metric(tmp_path):
+    write_run(tmp_path / "city_low", miou=60.0)
+    write_run(tmp_path / "city_high", miou=75.0)
+    write_run(tmp_path / "city_tie", miou=60.0)
+    write_run(tmp_path / "ade", miou=30.0, dataset="ADE20KDataset")
+    ranked = rank(rows_from_work_dirs([tmp_path]))
+    assert [(r.dataset, r.model, r.rank) for r in ranked] == [
+        ("cityscapes", "city_high", 1),
+        ("cityscapes", "city_low", 2),
+        ("cityscapes", "city_tie", 2),
+        ("ade20k", "ade", 1),
+    ]
+    assert [r.model for r in rank(ranked, dataset="ADE20K")] == ["ade"]
+    assert all(r.rank is None for r in rows_from_work_dirs([tmp_path]))  # rank copies
+
+
+def test_rank_against_references(tmp_path):
+    write_run(tmp_path / "mine", miou=80.0)
+    ranked = rank(rows_from_work_dirs([tmp_path]) + reference_rows(), dataset="cityscapes")
+    assert {r.dataset for r in ranked} == {"cityscapes"}
+    mine = next(r for r in ranked if not r.is_reference)
+    # Above fcn_hr48 80k (79.93), below fcn_hr48 160k (80.65) and nine others.
+    assert mine.rank == 11
+    values = [r.mIoU for r in ranked]
+    assert values == sorted(values, reverse=True)
+
+
+def test_rows_without_the_metric_go_last_unranked():
+    rows = [
+        Row(model="a", dataset="ade20k", source="x", link="", mIoU=40.0),
+        Row(model="b", dataset="ade20k", source="x", link="", mIoU=41.0, mIoU_ms_flip=42.0),
+    ]
+    ranked = rank(rows, metric="mIoU_ms_flip")
+    assert [(r.model, r.rank) for r in ranked] == [("b", 1), ("a", None)]
+
+
+def test_rank_rejects_unknown_dataset_and_metric():
+    with pytest.raises(UnknownDatasetError, match="cityscapes, ade20k"):
+        rank([], dataset="coco")
+    with pytest.raises(UnknownMetricError, match="mIoU"):
+        rank([], metric="loss")
+
+
+def test_leaderboard_errors_when_nothing_is_left(tmp_path):
+    with pytest.raises(NoResultsError, match="references"):
+        leaderboard([], references=False)
+    write_run(tmp_path / "city")
+    with pytest.raises(NoResultsError, match="ade20k"):
+        leaderboard([tmp_path], references=False, dataset="ade20k")
+
+
+# --- renderers -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def board(tmp_path):
+    bench = {"params": 9_640_000, "gflops_official": 137.3, "fps": 20.0}
+    write_run(tmp_path / "runs" / "w18_run", miou=79.0, arch="W18", benchmark=bench)
+    write_run(tmp_path / "runs" / "slow_run", miou=70.0, status="running")
+    return leaderboard([tmp_path / "runs"], dataset="cityscapes")
+
+
+def test_terminal_table_is_aligned(board):
+    lines = to_terminal(board).splitlines()
+    assert lines[0].split()[:3] == ["#", "model", "head"]
+    assert len(lines) == len(board) + 2
+    mine = next(line for line in lines if "w18_run" in line)
+    assert "9.64 M" in mine and "137.3" in mine and "20.00" in mine and "4x V100" in mine
+    assert "(ref)" in next(line for line in lines if "fcn_hr48" in line)
+    assert "running" in next(line for line in lines if "slow_run" in line)
+    # Columns line up: the gaps between the dashes of the rule are blank on every line.
+    gaps = [i for i, c in enumerate(lines[1]) if c == " "]
+    for line in [lines[0], *lines[2:]]:
+        assert all(line[i] == " " for i in gaps if i < len(line)), line
+
+
+def test_markdown_marks_references(board):
+    md = to_markdown(board)
+    lines = md.strip().splitlines()
+    assert lines[0].startswith("| # | model |")
+    assert set(lines[1].replace("|", "").split()) <= {"---", "---:"}
+    fcn48 = next(line for line in lines if "fcn_hr48" in line and "| 80k |" in line)
+    assert "*fcn_hr48* (ref)" in fcn48 and "79.93" in fcn48
+    assert "[mmsegmentation-1.2.2](https://github.com/open-mmlab/" in fcn48
+    mine = next(line for line in lines if "w18_run" in line)
+    assert "(ref)" not in mine and "`" in mine
+    assert all(line.count("|") == lines[0].count("|") for line in lines)
+
+
+def test_csv_and_json_hold_raw_values(board, tmp_path):
+    to_csv(board, tmp_path / "out" / "lb.csv")
+    to_json(board, tmp_path / "out" / "lb.json")
+    with (tmp_path / "out" / "lb.csv").open() as f:
+        records = list(csv.DictReader(f))
+    data = json.loads((tmp_path / "out" / "lb.json").read_text())
+    assert len(records) == len(data) == len(board)
+    mine_csv = next(r for r in records if r["model"] == "w18_run")
+    mine_json = next(r for r in data if r["model"] == "w18_run")
+    assert mine_csv["params"] == "9640000" and mine_csv["is_reference"] == "False"
+    assert mine_json["params"] == 9_640_000 and mine_json["mIoU"] == 79.0
+    assert mine_json["backbone"] == "HRNetV2-W18"
+    ref = next(r for r in data if r["model"] == "fcn_hr48" and r["iterations"] == 80000)
+    assert ref["is_reference"] is True and ref["mIoU"] == 79.93 and ref["params"] is None
+    assert list(data[0])[0] == "rank" and data[0]["rank"] == 1
+
+
+@pytest.mark.parametrize("x", ["fps", "gflops"])
+def test_plot_writes_a_png(board, tmp_path, x):
+    path = plot(board, tmp_path / f"lb_{x}.png", x=x)
+    data = path.read_bytes()
+    assert data.startswith(PNG_MAGIC)
+    assert len(data) > 20_000  # a real figure with points and labels, not an empty canvas
+
+
+def test_plot_with_nothing_plottable_still_writes_a_png(tmp_path):
+    rows = [Row(model="a", dataset="ade20k", source="local", link="", mIoU=40.0)]
+    path = plot(rows, tmp_path / "empty.png", x="gflops")
+    assert path.read_bytes().startswith(PNG_MAGIC)
+    with pytest.raises(UnknownPlotAxisError):
+        plot(rows, tmp_path / "bad.png", x="latency")
+
+
+# --- CLI -----------------------------------------------------------------------------
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO / "tools" / "leaderboard.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+
+
+def test_cli_writes_every_output(tmp_path):
+    write_run(tmp_path / "runs" / "mine", miou=79.5, benchmark={"fps": 7.0})
+    (tmp_path / "runs" / "broken").mkdir()
+    (tmp_path / "runs" / "broken" / "results.json").write_text("")
+    out = tmp_path / "board"
+    proc = run_cli(str(tmp_path / "runs"), "--dataset", "cityscapes", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "mine" in proc.stdout and "fcn_hr48 (ref)" in proc.stdout
+    assert "ade20k" not in proc.stdout
+    assert f"warning: {tmp_path / 'runs' / 'broken' / 'results.json'}" in proc.stderr
+    for name in ("leaderboard.md", "leaderboard.csv", "leaderboard.json", "leaderboard.png"):
+        assert (out / name).is_file()
+        assert f"wrote {out / name}" in proc.stdout
+    assert (out / "leaderboard.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location("leaderboard_tool", REPO / "tools/leaderboard.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--no-references"], "nothing to rank"),
+        (["--dataset", "coco"], "unknown dataset 'coco'"),
+        (["--metric", "loss"], "unknown metric 'loss'"),
+        (["does/not/exist"], "no such work dir"),
+    ],
+)
+def test_cli_errors_are_one_line_and_exit_2(args, message, capsys):
+    # In process (the subprocess test above covers the real entry point): seconds saved.
+    tool = load_tool()
+    assert run_tool(lambda: tool.main(args)) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [err.strip()]
+    assert err.startswith("error: ") and message in err
+
+
+@pytest.mark.slow
+def test_real_training_run_joins_the_board(tmp_path):
+    data = tmp_path / "data"
+    subprocess.run(
+        [
+            sys.executable,
+            "tools/make_demo_data.py",
+            "--dataset",
+            "cityscapes",
+            "--out",
+            str(data),
+            # Few images: the test is about the record, not the score.
+            "--num-train",
+            "4",
+            "--num-val",
+            "2",
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    work_dir = tmp_path / "runs" / "demo"
+    subprocess.run(
+        [
+            sys.executable,
+            "tools/train.py",
+            "configs/demo/hrnet_w18s_demo_cityscapes.py",
+            "--work-dir",
+            str(work_dir),
+            "--data-root",
+            str(data),
+            "--cfg-options",
+            "train_cfg.max_iters=4",
+            "train_cfg.val_interval=4",
+            "param_scheduler.0.end=4",
+            "train_dataloader.batch_size=2",
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    (row,) = rows_from_work_dirs([tmp_path / "runs"])
+    assert row.model == "hrnet_w18s_demo_cityscapes"
+    assert (row.head, row.backbone, row.dataset) == ("FCN", "HRNetV2-W18-Small-v1", "cityscapes")
+    assert (row.iterations, row.batch, row.gpus, row.status) == (4, 2, "1x cpu", "finished")
+    assert 0 <= row.mIoU <= 100 and row.gpu_hours is None
+    proc = run_cli(str(tmp_path / "runs"), "--no-references")
+    assert proc.returncode == 0, proc.stderr
+    assert "hrnet_w18s_demo_cityscapes" in proc.stdout
