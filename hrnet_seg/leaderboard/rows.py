@@ -204,9 +204,9 @@ def row_from_work_dir(work_dir: str | Path) -> Row | None:
         return None
     env = _read_json(work_dir / "env.json") or {}
     model = results.get("model") if isinstance(results.get("model"), dict) else {}
-    # tools/test.py --tta wraps the model in SegTTAModel: its figure is the multi-scale
-    # + flip one, and the recorded model no longer names backbone or heads.
-    tta = "TTA" in str(model.get("segmentor") or "")
+    # tools/test.py --tta records "tta": true (older records name SegTTAModel as the
+    # segmentor): its figure is the multi-scale + flip one.
+    tta = bool(results.get("tta")) or "TTA" in str(model.get("segmentor") or "")
     device = results.get("device_type")
     wall = _number(results.get("wall_time_s"))
     on_gpu = bool(device) and device != "cpu"
@@ -219,7 +219,7 @@ def row_from_work_dir(work_dir: str | Path) -> Row | None:
         source="local",
         link=str(work_dir),
         head=head_name(model.get("heads")),
-        backbone=backbone_name(model.get("arch")) if not tta else None,
+        backbone=backbone_name(model.get("arch")),
         crop=_crop_text(results.get("crop")),
         iterations=results.get("iterations"),
         batch=results.get("batch_total"),

@@ -21,6 +21,9 @@ def _heads(model_cfg) -> list[str]:
 def run_metadata(cfg, *, world_size: int, device: str) -> dict:
     """Model, data and schedule facts of a run, from its resolved config."""
     model = cfg.model
+    tta = "module" in model  # tools/test.py --tta wraps the segmentor in SegTTAModel
+    if tta:
+        model = model["module"]
     loader = cfg.get("train_dataloader") or cfg.get("test_dataloader") or {}
     dataset = loader.get("dataset", {})
     batch = loader.get("batch_size")
@@ -43,6 +46,7 @@ def run_metadata(cfg, *, world_size: int, device: str) -> dict:
         "batch_total": batch * world_size if batch else None,
         "world_size": world_size,
         "device_type": device,
+        "tta": tta,
         "amp": cfg.get("optim_wrapper", {}).get("type")
         in ("AmpOptimWrapper", "AutocastOptimWrapper"),
     }

@@ -1,0 +1,409 @@
+"""Weights & Biases logging that never blocks training (rank 0; wandb imported lazily).
+
+Why not mmengine's ``WandbVisBackend``: it drops the ``step`` argument (every call is
+its own W&B step), logs images without masks, and ``log_code`` walks the whole
+working directory, work dir included. Without a network, wandb's online ``init``
+blocks for its ``init_timeout`` (90 s by default): here ``mode='auto'`` goes online
+only with credentials and a reachable server (a 3 s probe), and any online failure
+falls back to an offline run, with one warning. Offline runs live in the work dir
+(``<work_dir>/wandb/offline-run-*/run-<id>.wandb``; read them back with
+:mod:`hrnet_seg.engine.wandb_reader`, upload them with ``wandb sync``).
+"""
+
+from __future__ import annotations
+
+import json
+import netrc
+import os
+import os.path as osp
+import threading
+import time
+import warnings
+from collections.abc import Sequence
+from urllib.parse import urlparse
+
+import numpy as np
+import torch
+from mmengine.dist import get_world_size, is_main_process
+from mmengine.hooks import Hook
+from mmseg.registry import HOOKS
+
+from ...evaluation.confusion import nan_to_none
+from ..record import environment_info
+
+__all__ = ["WandbFallbackWarning", "WandbLoggerHook"]
+
+MODES = ("auto", "online", "offline", "disabled")
+RUN_ID_FILE = "wandb_run_id.txt"
+PROBE_TIMEOUT_S = 3.0
+DEFAULT_HOST = "https://api.wandb.ai"
+# Per-image masks are for looking at, not for measuring: larger images are strided
+# down to this side so that 4 Cityscapes frames stay a few MB per validation.
+MAX_IMAGE_SIDE = 1024
+
+
+class WandbFallbackWarning(UserWarning):
+    """W&B runs offline instead of online; the message says why."""
+
+
+def _has_credentials(host: str) -> bool:
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    try:
+        return netrc.netrc().authenticators(host) is not None
+    except (OSError, netrc.NetrcParseError):
+        return False
+
+
+def _reachable(base_url: str, timeout: float) -> bool:
+    """Whether the W&B server answers ``GET /healthz`` with 200 within ``timeout`` s.
+
+    A TCP connect is not enough: proxies and sandboxes accept connections to any
+    address. Runs in a thread because name resolution has no timeout of its own.
+    """
+    from urllib.request import urlopen
+
+    ok = []
+
+    def probe() -> None:
+        try:
+            with urlopen(f"{base_url.rstrip('/')}/healthz", timeout=timeout) as response:
+                ok.append(response.status == 200)
+        except Exception:  # URLError, HTTPError, timeouts, bad URLs: not reachable
+            pass
+
+    thread = threading.Thread(target=probe, daemon=True, name="wandb-probe")
+    thread.start()
+    thread.join(timeout)
+    return bool(ok and ok[0])
+
+
+def _jsonable(value):
+    """Config values wandb can store: tuples, types and callables become JSON / str."""
+    return json.loads(json.dumps(value, default=str))
+
+
+@HOOKS.register_module()
+class WandbLoggerHook(Hook):
+    """Logs a run to W&B: config and environment, every iteration's train scalars,
+    validation scores, per-class IoU table, mask images and leaderboard summary keys.
+
+    Args:
+        project, entity, group, job_type, tags, name: passed to ``wandb.init``.
+        mode: ``'online'`` (falls back to offline if init fails), ``'offline'``,
+            ``'disabled'``, or ``'auto'``: online only with credentials
+            (``WANDB_API_KEY`` or a netrc entry) and a reachable server, else offline.
+            ``WANDB_MODE=disabled`` / ``offline`` in the environment wins.
+        num_images: the first N validation images, logged with prediction and
+            ground-truth masks at every validation (the val loader is not shuffled,
+            so they are the same images each time).
+        log_checkpoints: log the best (else the last) checkpoint as a ``model``
+            artifact at the end.
+        init_timeout: seconds wandb may take to start an online run before the hook
+            falls back to offline.
+
+    Every row carries ``iter`` (train rows ``runner.iter + 1``, val rows the
+    iteration they follow), the x-axis of every chart. A resumed training (the
+    runner starts past iteration 0) continues the W&B run whose id the work dir keeps
+    in ``wandb_run_id.txt``.
+
+    Example:
+        >>> custom_hooks = [dict(type="WandbLoggerHook", project="hrnet_seg", tags=["w48"])]
+    """
+
+    priority = "LOW"  # after IterTimerHook and ThroughputHook have updated the hub
+
+    def __init__(
+        self,
+        *,
+        project: str = "hrnet_seg",
+        entity: str | None = None,
+        mode: str = "auto",
+        group: str | None = None,
+        job_type: str = "train",
+        tags: Sequence[str] = (),
+        name: str | None = None,
+        num_images: int = 4,
+        log_checkpoints: bool = False,
+        init_timeout: float = 10,
+    ) -> None:
+        for key, value in (("project", project), ("job_type", job_type)):
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{key} must be a non-empty string, got {value!r}")
+        for key, value in (("entity", entity), ("group", group), ("name", name)):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{key} must be a string or None, got {value!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if isinstance(tags, str) or not all(isinstance(t, str) for t in tags):
+            raise TypeError(f"tags must be a sequence of strings, got {tags!r}")
+        if isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 0:
+            raise ValueError(f"num_images must be an int >= 0, got {num_images!r}")
+        if not isinstance(log_checkpoints, bool):
+            raise TypeError(f"log_checkpoints must be True or False, got {log_checkpoints!r}")
+        if isinstance(init_timeout, bool) or not isinstance(init_timeout, int | float):
+            raise TypeError(f"init_timeout must be a number of seconds, got {init_timeout!r}")
+        if init_timeout <= 0:
+            raise ValueError(f"init_timeout must be > 0 seconds, got {init_timeout!r}")
+        self.project, self.entity, self.mode = project, entity, mode
+        self.group, self.job_type, self.tags, self.name = group, job_type, list(tags), name
+        self.num_images, self.log_checkpoints = num_images, log_checkpoints
+        self.init_timeout = float(init_timeout)
+        self.run = None
+        self.resolved_mode: str | None = None
+        self._wandb = None
+        self._saved_env: dict[str, str | None] = {}
+        self._images: list = []
+        self._best_miou: float | None = None
+        self._start: float | None = None
+
+    # -- mode and init -------------------------------------------------------------
+
+    def _resolve_mode(self) -> tuple[str, str | None]:
+        """The mode to start with and, when it is offline against the request, why."""
+        env = os.environ.get("WANDB_MODE", "").lower()
+        if env == "disabled" or self.mode == "disabled":
+            return "disabled", None
+        if self.mode == "offline":
+            return "offline", None
+        if env in ("offline", "dryrun"):
+            return "offline", None
+        if self.mode == "online":
+            return "online", None
+        base_url = os.environ.get("WANDB_BASE_URL") or DEFAULT_HOST
+        host = urlparse(base_url).hostname or base_url
+        if not _has_credentials(host):
+            return "offline", f"no W&B credentials (WANDB_API_KEY or a netrc entry for {host})"
+        if not _reachable(base_url, PROBE_TIMEOUT_S):
+            return "offline", f"{base_url} is not reachable within {PROBE_TIMEOUT_S:.0f} s"
+        return "online", None
+
+    def _set_dirs(self, work_dir: str) -> None:
+        # Artifact staging and caches default to ~/.local/share/wandb and ~/.cache;
+        # keep them with the run. Restored in after_run: runs in one process differ.
+        root = osp.join(work_dir, "wandb")
+        for var, sub in (("WANDB_DATA_DIR", "data"), ("WANDB_CACHE_DIR", "cache")):
+            self._saved_env[var] = os.environ.get(var)
+            os.environ[var] = osp.join(root, sub)
+            os.makedirs(os.environ[var], exist_ok=True)
+
+    def _restore_dirs(self) -> None:
+        for var, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+        self._saved_env = {}
+
+    def before_train(self, runner) -> None:
+        if is_main_process() and self.run is None:
+            self._init(runner)
+
+    def _init(self, runner) -> None:
+        mode, why = self._resolve_mode()
+        self.resolved_mode = mode
+        self._start = time.time()
+        if mode == "disabled":
+            return
+        import wandb
+
+        self._wandb = wandb
+        self._set_dirs(runner.work_dir)
+        id_file = osp.join(runner.work_dir, RUN_ID_FILE)
+        run_id, resume = None, None
+        if runner.iter > 0 and osp.isfile(id_file):  # a resumed training: same curve
+            with open(id_file) as f:
+                run_id, resume = f.read().strip() or None, "allow"
+        kwargs = dict(
+            project=self.project,
+            entity=self.entity,
+            group=self.group,
+            job_type=self.job_type,
+            tags=self.tags,
+            name=self.name or osp.basename(osp.normpath(runner.work_dir)),
+            dir=runner.work_dir,
+            id=run_id,
+            resume=resume,
+            config=_jsonable(runner.cfg.to_dict()),
+            settings=wandb.Settings(init_timeout=self.init_timeout),
+        )
+        if mode == "online":
+            try:
+                self.run = wandb.init(mode="online", **kwargs)
+            except Exception as exc:  # CommError, UsageError, timeouts: never stop training
+                why = f"online init failed ({type(exc).__name__}: {exc})"
+                mode = self.resolved_mode = "offline"
+        if mode == "offline":
+            self.run = wandb.init(mode="offline", **kwargs)
+        if why:
+            warnings.warn(
+                f"W&B logs offline to {self.run.dir}: {why}. Upload later with "
+                f"`wandb sync {osp.dirname(self.run.dir)}`",
+                WandbFallbackWarning,
+                stacklevel=2,
+            )
+        with open(id_file, "w") as f:
+            f.write(self.run.id + "\n")
+
+        self.run.define_metric("iter")
+        for prefix in ("train/*", "val/*", "test/*"):
+            self.run.define_metric(prefix, step_metric="iter")
+        self.run.config.update({"env": _jsonable(environment_info())}, allow_val_change=True)
+        # Files in the run's files dir are uploaded with it (now, or by `wandb sync`).
+        with open(osp.join(self.run.dir, "config.py"), "w") as f:
+            f.write(runner.cfg.pretty_text)
+        model = getattr(runner.model, "module", runner.model)
+        cuda = torch.cuda.is_available()
+        self.run.summary.update(
+            {
+                "params": sum(p.numel() for p in model.parameters()),
+                "gpu_type": torch.cuda.get_device_name(0) if cuda else "cpu",
+                "gpu_count": get_world_size() if cuda else 0,
+            }
+        )
+
+    # -- training ------------------------------------------------------------------
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if self.run is None:
+            return
+        row = {}
+        for key, scalar in runner.message_hub.log_scalars.items():
+            if key.startswith("train/"):
+                value = scalar.current()
+                row[key] = float(value.item() if hasattr(value, "item") else value)
+        if torch.cuda.is_available():
+            row["train/memory_mb"] = torch.cuda.max_memory_allocated() / 2**20
+        step = runner.iter + 1
+        self.run.log({**row, "iter": step}, step=step)
+
+    # -- validation ----------------------------------------------------------------
+
+    def before_val_epoch(self, runner) -> None:
+        self._images = []
+
+    def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if self.run is None or len(self._images) >= self.num_images:
+            return
+        for sample in outputs or ():
+            if len(self._images) >= self.num_images:
+                break
+            pred = sample.pred_sem_seg.data[0].cpu().numpy()
+            gt = sample.gt_sem_seg.data[0].cpu().numpy() if "gt_sem_seg" in sample else None
+            self._images.append((sample.img_path, pred, gt))
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        if self.run is None or not metrics:
+            return
+        wandb = self._wandb
+        step = runner.iter
+        row: dict = {"iter": step}
+        for key, value in metrics.items():
+            if isinstance(value, int | float):
+                row[key if key.startswith("val/") else f"val/{key}"] = float(value)
+        summary = runner.message_hub.get_info("eval/summary")
+        classes = list(runner.val_evaluator.dataset_meta.get("classes", ()))
+        if summary:
+            row["val/per_class"] = wandb.Table(
+                columns=["class", "IoU", "Acc"],
+                data=[
+                    [c, nan_to_none(s["IoU"]), nan_to_none(s["Acc"])]
+                    for c, s in summary["per_class"].items()
+                ],
+            )
+        matrix = self._confusion_matrix(runner, summary)
+        if matrix is not None and classes:
+            row["val/confusion_matrix"] = self._confusion_table(matrix, classes)
+        if self._images:
+            labels = dict(enumerate(classes))
+            row["val/predictions"] = [
+                self._image(p, pred, gt, labels) for p, pred, gt in self._images
+            ]
+        self.run.log(row, step=step)
+
+        miou = row.get("val/mIoU")
+        if miou is not None:
+            self._best_miou = miou if self._best_miou is None else max(self._best_miou, miou)
+            self.run.summary.update({"mIoU": miou, "best_mIoU": self._best_miou})
+
+    @staticmethod
+    def _confusion_matrix(runner, summary):
+        """The accumulated ``(K, K + 1)`` matrix, when the metric keeps it.
+
+        ``ConfusionMatrixMetric`` resets its matrix in ``evaluate()`` and its summary
+        has per-class scores only; a ``confusion_matrix`` entry in the summary or a
+        ``last_matrix`` attribute on the metric is used when present.
+        """
+        if summary and summary.get("confusion_matrix") is not None:
+            return np.asarray(summary["confusion_matrix"])
+        for metric in getattr(runner.val_evaluator, "metrics", ()):
+            matrix = getattr(metric, "last_matrix", None)
+            if matrix is not None:
+                return matrix.cpu().numpy() if isinstance(matrix, torch.Tensor) else matrix
+        return None
+
+    def _confusion_table(self, matrix, classes):
+        """W&B's confusion-matrix chart from a precomputed matrix (``wandb.plot.
+        confusion_matrix`` wants per-pixel labels); column K ("invalid") counts labelled
+        pixels predicted as no class."""
+        wandb = self._wandb
+        names = [*classes, "invalid"][: matrix.shape[1]]
+        data = [
+            [classes[g], names[p], int(matrix[g, p])]
+            for g in range(matrix.shape[0])
+            for p in range(matrix.shape[1])
+        ]
+        table = wandb.Table(columns=["Actual", "Predicted", "nPredictions"], data=data)
+        return wandb.plot_table(
+            "wandb/confusion_matrix/v1",
+            table,
+            {"Actual": "Actual", "Predicted": "Predicted", "nPredictions": "nPredictions"},
+            {"title": "Confusion matrix (pixels)"},
+        )
+
+    def _image(self, path, pred, gt, labels):
+        import mmcv
+
+        image = mmcv.imread(path, channel_order="rgb")
+        stride = max(1, -(-max(image.shape[:2]) // MAX_IMAGE_SIDE))
+        image, pred = image[::stride, ::stride], pred[::stride, ::stride]
+        masks = {"prediction": {"mask_data": pred.astype(np.uint8), "class_labels": labels}}
+        if gt is not None:
+            gt = gt[::stride, ::stride]
+            masks["ground_truth"] = {
+                "mask_data": gt.astype(np.uint8),
+                "class_labels": {**labels, 255: "ignore"},
+            }
+        return self._wandb.Image(image, masks=masks, caption=osp.basename(path))
+
+    # -- end -----------------------------------------------------------------------
+
+    def after_run(self, runner) -> None:
+        if self.run is None:
+            return
+        wandb = self._wandb
+        try:
+            hours = (time.time() - self._start) / 3600 if self._start else 0.0
+            self.run.summary["gpu_hours"] = hours * self.run.summary.get("gpu_count", 0)
+            if self.log_checkpoints:
+                self._log_checkpoint(runner)
+        finally:
+            wandb.finish()
+            wandb.teardown()  # flushes the offline .wandb file before we return
+            self.run = None
+            self._restore_dirs()
+
+    def _log_checkpoint(self, runner) -> None:
+        best = runner.message_hub.get_info("best_ckpt")
+        last = osp.join(runner.work_dir, f"iter_{runner.iter}.pth")
+        path = best if best and osp.isfile(best) else last
+        if not osp.isfile(path):
+            warnings.warn(f"no checkpoint to log as an artifact at {path}", stacklevel=2)
+            return
+        artifact = self._wandb.Artifact(
+            f"model-{self.run.id}",
+            type="model",
+            metadata={"iter": runner.iter, "best_mIoU": self._best_miou, "best": path == best},
+        )
+        artifact.add_file(path)
+        self.run.log_artifact(artifact, aliases=["best" if path == best else "latest"])
