@@ -58,6 +58,9 @@ def test_auto_mode_resolution(monkeypatch):
     monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")  # nothing listens
     mode, why = hook._resolve_mode()
     assert mode == "offline" and "not reachable" in why
+    # An explicit 'online' is probed too: wandb's own init would block for many seconds.
+    mode, why = WandbLoggerHook(mode="online")._resolve_mode()
+    assert mode == "offline" and "not reachable" in why
     monkeypatch.setenv("WANDB_MODE", "disabled")
     assert hook._resolve_mode() == ("disabled", None)
     assert WandbLoggerHook(mode="disabled")._resolve_mode() == ("disabled", None)
@@ -199,6 +202,9 @@ def test_auto_mode_with_a_key_and_no_network(tmp_path, demo_root, monkeypatch): 
 
 @pytest.mark.slow
 def test_disabled_writes_nothing(tmp_path, demo_root, monkeypatch):  # noqa: F811
+    # An explicit 'online' is probed too: wandb's own init would block for many seconds.
+    mode, why = WandbLoggerHook(mode="online")._resolve_mode()
+    assert mode == "offline" and "not reachable" in why
     monkeypatch.setenv("WANDB_MODE", "disabled")
     hook = WandbLoggerHook(mode="auto")
     train(tmp_path, demo_root, iters=1, hooks=[hook])

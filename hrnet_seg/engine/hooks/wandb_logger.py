@@ -90,9 +90,10 @@ class WandbLoggerHook(Hook):
 
     Args:
         project, entity, group, job_type, tags, name: passed to ``wandb.init``.
-        mode: ``'online'`` (falls back to offline if init fails), ``'offline'``,
-            ``'disabled'``, or ``'auto'``: online only with credentials
-            (``WANDB_API_KEY`` or a netrc entry) and a reachable server, else offline.
+        mode: ``'online'`` (offline when the server does not answer a 3 s probe or
+            init fails), ``'offline'``, ``'disabled'``, or ``'auto'``: online only with
+            credentials (``WANDB_API_KEY`` or a netrc entry) and a reachable server,
+            else offline. Every fallback to offline warns once, saying why.
             ``WANDB_MODE=disabled`` / ``offline`` in the environment wins.
         num_images: the first N validation images, logged with prediction and
             ground-truth masks at every validation (the val loader is not shuffled,
@@ -168,11 +169,12 @@ class WandbLoggerHook(Hook):
             return "offline", None
         if env in ("offline", "dryrun"):
             return "offline", None
-        if self.mode == "online":
-            return "online", None
         base_url = os.environ.get("WANDB_BASE_URL") or DEFAULT_HOST
         host = urlparse(base_url).hostname or base_url
-        if not _has_credentials(host):
+        # 'online' skips the credential check (wandb may find a key we do not look for)
+        # but not the probe: wandb's own init_timeout is not a bound (init_timeout=3
+        # gave up after 13.5 s here with no network).
+        if self.mode == "auto" and not _has_credentials(host):
             return "offline", f"no W&B credentials (WANDB_API_KEY or a netrc entry for {host})"
         if not _reachable(base_url, PROBE_TIMEOUT_S):
             return "offline", f"{base_url} is not reachable within {PROBE_TIMEOUT_S:.0f} s"
