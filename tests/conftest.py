@@ -13,6 +13,10 @@ import torch
 
 import hrnet_seg  # noqa: F401  (compat layer first, then mmseg)
 
+# Training runs in tests (and the tools they start) log nothing to W&B, unless a test of
+# the W&B hook asks for it.
+os.environ.setdefault("WANDB_MODE", "disabled")
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -20,6 +20,9 @@ custom_hooks = [
     dict(type="ThroughputHook"),  # img/s and memory in the iteration log
     dict(type="EvalProgressHook"),  # a progress bar while evaluating
     dict(type="RunRecordHook"),  # env.json and results.json next to the checkpoints
+    # W&B: online with credentials, else offline files in the work dir (never blocks);
+    # WANDB_MODE=disabled turns it off.
+    dict(type="WandbLoggerHook"),
 ]
 # The fast path: weights and activations in channels_last (NHWC) memory format, which
 # CPU (oneDNN) and GPU (cuDNN, tensor cores) convolutions run faster; same outputs to

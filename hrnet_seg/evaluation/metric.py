@@ -142,6 +142,7 @@ class ConfusionMatrixMetric(BaseMetric):
 
         summary = summarize(matrix, class_names=class_names, nan_to_num=self.nan_to_num)
         self.last_summary = summary
+        self.last_matrix = matrix.cpu()  # (K, K+1) counts, for the W&B confusion matrix
         # Transient: the latest evaluation, not training state to resume.
         MessageHub.get_current_instance().update_info("eval/summary", summary, resumed=False)
         print_log("per class results:", logger="current")

@@ -49,6 +49,9 @@ def train(work_dir, data_root, *, iters, options=None, hooks=(), resume=None, am
     # Runners in one process share mmengine's named singletons (logger, message hub):
     # give each run its own name.
     cfg.experiment_name = f"run{next(_RUN_IDS)}_{os.getpid()}"
+    # A hook given here replaces the config's hook of the same type (or a base type).
+    given = {cls.__name__ for hook in hooks for cls in type(hook).__mro__}
+    cfg.custom_hooks = [h for h in cfg.custom_hooks if h["type"] not in given]
     preflight_train(cfg)
     runner = SegRunner.from_cfg(cfg)
     for hook in hooks:

@@ -5,6 +5,7 @@ from .prediction_writer import PredictionWriterHook
 from .progress import EvalProgressHook
 from .run_record import RunRecordHook
 from .throughput import ThroughputHook
+from .wandb_logger import WandbFallbackWarning, WandbLoggerHook
 
 __all__ = [
     "EvalProgressHook",
@@ -13,4 +14,6 @@ __all__ = [
     "PredictionWriterHook",
     "RunRecordHook",
     "ThroughputHook",
+    "WandbFallbackWarning",
+    "WandbLoggerHook",
 ]
