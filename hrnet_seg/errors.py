@@ -23,12 +23,14 @@ def user_message(exc: BaseException) -> str:
     return text.strip()
 
 
-def run_tool(main) -> int:
-    """Run a tool's ``main()``; a :class:`UserError` prints ``error: ...`` and exits 2."""
+def run_tool(main, *, also: tuple[type[BaseException], ...] = ()) -> int:
+    """Run a tool's ``main()``; a :class:`UserError` (or one of ``also``, for a tool
+    whose library reports bad arguments with builtin errors) prints ``error: ...`` and
+    returns 2."""
     import sys
 
     try:
         return main() or 0
-    except UserError as exc:
+    except (UserError, *also) as exc:
         print(f"error: {user_message(exc)}", file=sys.stderr)
         return 2

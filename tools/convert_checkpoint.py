@@ -15,7 +15,7 @@ import sys
 import torch
 
 import hrnet_seg
-from hrnet_seg.errors import UserError
+from hrnet_seg.errors import UserError, run_tool
 from hrnet_seg.models.convert import convert_official_segmentation
 from hrnet_seg.utils.torch_load import load_checkpoint_file
 
@@ -32,31 +32,27 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
+def _run(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        state, head = convert_official_segmentation(load_checkpoint_file(args.src))
-        if args.config:
-            from mmengine.config import Config
+    state, head = convert_official_segmentation(load_checkpoint_file(args.src))
+    if args.config:
+        from mmengine.config import Config
 
-            from hrnet_seg.models import build_segmentor
+        from hrnet_seg.models import build_segmentor
 
-            cfg = Config.fromfile(args.config)
-            cfg.model.backbone.pretrained = None  # weights come from the checkpoint
-            model = build_segmentor(cfg.model)
-            result = model.load_state_dict(state, strict=False)
-            problems = [*result.missing_keys, *result.unexpected_keys]
-            problems = [k for k in problems if not k.endswith("num_batches_tracked")]
-            if problems:
-                raise UserError(
-                    f"{args.src} ({head.upper()} head) does not load into {args.config}: "
-                    f"{', '.join(problems[:5])}{' ...' if len(problems) > 5 else ''}. "
-                    f"Use an {'OCR' if head == 'ocr' else 'FCN'} config of the same width "
-                    f"and number of classes."
-                )
-    except (UserError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        cfg = Config.fromfile(args.config)
+        cfg.model.backbone.pretrained = None  # weights come from the checkpoint
+        model = build_segmentor(cfg.model)
+        result = model.load_state_dict(state, strict=False)
+        problems = [*result.missing_keys, *result.unexpected_keys]
+        problems = [k for k in problems if not k.endswith("num_batches_tracked")]
+        if problems:
+            raise UserError(
+                f"{args.src} ({head.upper()} head) does not load into {args.config}: "
+                f"{', '.join(problems[:5])}{' ...' if len(problems) > 5 else ''}. "
+                f"Use an {'OCR' if head == 'ocr' else 'FCN'} config of the same width "
+                f"and number of classes."
+            )
     os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
     meta = dict(
         converted_from=os.path.basename(args.src),
@@ -66,6 +62,10 @@ def main(argv=None) -> int:
     torch.save({"state_dict": state, "meta": meta}, args.dst)
     print(f"{args.src}: official {head.upper()} checkpoint, {len(state)} tensors -> {args.dst}")
     return 0
+
+
+def main(argv=None) -> int:
+    return run_tool(lambda: _run(argv), also=(RuntimeError,))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import sys
 
 import hrnet_seg  # noqa: F401  (compat layer first, then mmseg)
 from hrnet_seg.datasets.cityscapes_convert import convert_cityscapes
-from hrnet_seg.errors import UserError
+from hrnet_seg.errors import run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -26,18 +26,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
+def _run(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        summary = convert_cityscapes(args.cityscapes_path, nproc=args.nproc, out_dir=args.out_dir)
-    except (UserError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    summary = convert_cityscapes(args.cityscapes_path, nproc=args.nproc, out_dir=args.out_dir)
     print(
         f"{args.cityscapes_path}: {summary.from_polygons} trainIds images from polygons, "
         f"{summary.from_label_ids} from labelIds; split lists: {', '.join(summary.split_lists)}"
     )
     return 0
+
+
+def main(argv=None) -> int:
+    return run_tool(lambda: _run(argv), also=(ValueError,))
 
 
 if __name__ == "__main__":

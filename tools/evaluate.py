@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import hrnet_seg  # noqa: F401  (mmcv-lite compat layer before mmseg)
-from hrnet_seg.errors import UserError
+from hrnet_seg.errors import run_tool
 from hrnet_seg.evaluation import evaluate_folder, format_table, nan_to_none
 from hrnet_seg.evaluation.export import DATASETS
 
@@ -38,20 +38,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
+def _run(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        result = evaluate_folder(
-            dataset=args.dataset,
-            data_root=args.data_root,
-            split=args.split,
-            pred_dir=args.pred_dir,
-            train_ids=args.train_ids,
-            nproc=args.nproc,
-        )
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    result = evaluate_folder(
+        dataset=args.dataset,
+        data_root=args.data_root,
+        split=args.split,
+        pred_dir=args.pred_dir,
+        train_ids=args.train_ids,
+        nproc=args.nproc,
+    )
     print(format_table(result))
     print(f"{result['num_images']} images of {args.dataset} {args.split}")
     if args.json:
@@ -61,6 +57,10 @@ def main(argv=None) -> int:
         path.write_text(json.dumps(nan_to_none(result), indent=2, allow_nan=False) + "\n")
         print(f"scores written to {path}")
     return 0
+
+
+def main(argv=None) -> int:
+    return run_tool(lambda: _run(argv))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import sys
 
 import hrnet_seg  # noqa: F401  (compat layer first, then mmseg)
 from hrnet_seg.datasets import synthetic
-from hrnet_seg.errors import UserError
+from hrnet_seg.errors import run_tool
 
 # The --num-train / --num-val flags name each dataset's official split folders.
 DATASETS = {
@@ -49,7 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
+def _run(argv=None) -> int:
     args = parse_args(argv)
     make, default_splits, default_size = DATASETS[args.dataset]
     train_split, val_split = default_splits
@@ -58,14 +58,14 @@ def main(argv=None) -> int:
         val_split: default_splits[val_split] if args.num_val is None else args.num_val,
     }
     size = tuple(args.size) if args.size else default_size
-    try:
-        root = make(args.out, splits=splits, size=size, seed=args.seed)
-    except (UserError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    root = make(args.out, splits=splits, size=size, seed=args.seed)
     counts = ", ".join(f"{count} {split}" for split, count in splits.items())
     print(f"{args.dataset}: {counts} images of {size[0]}x{size[1]} (seed {args.seed}) -> {root}")
     return 0
+
+
+def main(argv=None) -> int:
+    return run_tool(lambda: _run(argv), also=(ValueError, OSError))
 
 
 if __name__ == "__main__":

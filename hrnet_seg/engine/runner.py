@@ -24,6 +24,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmseg.registry import RUNNERS
 
 from ..models.sync_bn import fallback_sync_bn
+from ..utils.quiet import warnings_only
 from ..utils.state_dict import StateDictDiff
 from ..utils.torch_load import load_checkpoint_file
 from .checkpoint import (
@@ -78,12 +79,8 @@ class SegRunner(Runner):
     def _init_model_weights(self) -> None:
         # mmengine logs every parameter's initialiser (hundreds of lines): keep
         # those quiet and say in one line what happened.
-        level = self.logger.level
-        self.logger.setLevel(logging.WARNING)
-        try:
+        with warnings_only(self.logger):
             super()._init_model_weights()
-        finally:
-            self.logger.setLevel(level)
         backbone = getattr(self.unwrapped_model, "backbone", None)
         report = getattr(backbone, "pretrained_report", None)
         source = report.summary() if report else "backbone from scratch (no pretrained weights)"

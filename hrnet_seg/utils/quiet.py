@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from contextlib import contextmanager
 
 #: (category, message regex) of warnings that are noise for this project's users.
 NOISY_WARNINGS = [
@@ -53,14 +54,22 @@ def quiet_stack() -> None:
     # Loggers mmengine creates later (the Runner's) get the filter from SegRunner.
 
 
-def init_weights_quietly(model) -> None:
-    """``model.init_weights()`` without mmengine's one INFO line per parameter."""
+@contextmanager
+def warnings_only(logger: logging.Logger | None = None):
+    """Raise ``logger`` (default: mmengine's current one) to WARNING for a block:
+    mmengine's ``init_weights`` logs one INFO line per parameter."""
     from mmengine.logging import MMLogger
 
-    logger = MMLogger.get_current_instance()
+    logger = logger or MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel(logging.WARNING)
     try:
-        model.init_weights()
+        yield
     finally:
         logger.setLevel(level)
+
+
+def init_weights_quietly(model) -> None:
+    """``model.init_weights()`` without mmengine's one INFO line per parameter."""
+    with warnings_only():
+        model.init_weights()
