@@ -18,6 +18,6 @@ from .compat import install_mmcv_ext_standin as _install_mmcv_ext_standin  # noq
 _install_mmcv_ext_standin()
 
 # Register the backbone, datasets, metric, runner and hooks into mmseg's registries.
-from . import datasets, engine, evaluation, models  # noqa: E402,F401
+from . import datasets, engine, evaluation, launch, models  # noqa: E402,F401
 
 __version__ = "0.1.0"

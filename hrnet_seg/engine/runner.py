@@ -27,6 +27,7 @@ from ..models.sync_bn import fallback_sync_bn
 from ..utils.quiet import warnings_only
 from ..utils.state_dict import StateDictDiff
 from ..utils.torch_load import load_checkpoint_file
+from . import rng
 from .checkpoint import (
     TMP_SUFFIX,
     find_latest_checkpoint,
@@ -57,6 +58,8 @@ class SegRunner(Runner):
         import torch.distributed as dist
 
         if self.distributed and not torch.cuda.is_available() and not dist.is_initialized():
+            if self.launcher == "slurm":
+                _slurm_env_to_torch()
             kwargs = {k: v for k, v in (env_cfg.get("dist_cfg") or {}).items() if k != "backend"}
             dist.init_process_group(backend="gloo", **kwargs)
         super().setup_env(env_cfg)
@@ -99,6 +102,25 @@ class SegRunner(Runner):
                 self._load_from = latest
         super().load_or_resume()
 
+    def resume(self, filename, *args, **kwargs) -> None:
+        super().resume(filename, *args, **kwargs)
+        # mmengine re-seeds on resume; the saved states continue the sequence. They are
+        # restored right before the first resumed batch is drawn, after the train loop
+        # has replayed the data loader to where the run stopped.
+        states = (getattr(self, "_resumed_meta", None) or {}).get(rng.KEY)
+        if states is None:
+            self.logger.info("Checkpoint has no RNG state (older run): generators re-seeded")
+        elif len(states) != self.world_size:
+            self.logger.warning(
+                f"Checkpoint RNG states are of {len(states)} processes, this run has "
+                f"{self.world_size}: generators re-seeded instead"
+            )
+        else:
+            loop = self.train_loop
+            loop.dataloader_iterator = rng.RestoreAfter(
+                loop.dataloader_iterator, skip=loop.iter, state=states[self.rank]
+            )
+
     def load_checkpoint(self, filename, map_location="cpu", strict=False, revise_keys=None):
         checkpoint = load_checkpoint_file(filename)
         self.call_hook("after_load_checkpoint", checkpoint=checkpoint)
@@ -119,18 +141,49 @@ class SegRunner(Runner):
             target, checkpoint, strict, revise_keys=revise_keys or [(r"^module.", "")]
         )
         self._has_loaded = True
+        self._resumed_meta = checkpoint.get("meta") if isinstance(checkpoint, dict) else None
         self.logger.info(f"Load checkpoint from {filename}")
         return checkpoint
 
     def save_checkpoint(self, out_dir, filename, *args, **kwargs):
+        # Every rank gets here (CheckpointHook, PreemptionHook): gather the RNG states
+        # before rank 0 alone writes.
+        by_epoch = kwargs.get("by_epoch", True)
+        self.last_saved_iter = (kwargs.get("meta") or {}).get("iter", self.iter + (not by_epoch))
+        states = rng.gather()
         if self.rank != 0:
             return
+        kwargs["meta"] = {**(kwargs.get("meta") or {}), rng.KEY: states}
         final = osp.join(out_dir, filename)
         if "://" in out_dir:  # remote backends write whole objects already
             return super().save_checkpoint(out_dir, filename, *args, **kwargs)
         super().save_checkpoint(out_dir, filename + TMP_SUFFIX, *args, **kwargs)
         fsync_and_replace(final + TMP_SUFFIX, final)
         print_log(f"Saved checkpoint {final}", logger="current", level=logging.DEBUG)
+
+
+def _slurm_env_to_torch() -> None:
+    """``srun python tools/train.py --launcher slurm`` on CPUs: mmengine's slurm launcher
+    calls ``torch.cuda.set_device``, so the env:// variables come from Slurm's here (the
+    same mapping as mmengine's) and the gloo group is created above."""
+    import os
+    import subprocess
+
+    try:
+        hosts = subprocess.run(
+            ["scontrol", "show", "hostnames", os.environ["SLURM_NODELIST"]],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.split()
+    except (OSError, subprocess.TimeoutExpired):
+        hosts = []
+    os.environ.setdefault("MASTER_ADDR", hosts[0] if hosts else "127.0.0.1")
+    # A port per job: two jobs sharing a node must not collide on 29500.
+    os.environ.setdefault("MASTER_PORT", str(20000 + int(os.environ["SLURM_JOB_ID"]) % 20000))
+    os.environ["WORLD_SIZE"] = os.environ["SLURM_NTASKS"]
+    os.environ["RANK"] = os.environ["SLURM_PROCID"]
+    os.environ["LOCAL_RANK"] = os.environ.get("SLURM_LOCALID", "0")
 
 
 def close_distributed() -> None:

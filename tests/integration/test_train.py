@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import glob
 import os
+import random
 import time
 
+import numpy as np
 import pytest
 import torch
 from mmengine.hooks import Hook
@@ -67,21 +69,43 @@ class _RecordLR(Hook):
         self.lrs[runner.iter + 1] = runner.optim_wrapper.get_lr()["lr"][0]
 
 
+class _RecordLossAndDraws(Hook):
+    """Per iteration: the loss, and a draw from each generator after the step (the
+    state the next iteration starts from, saved by CheckpointHook after this hook)."""
+
+    priority = "HIGHEST"
+
+    def __init__(self, record):
+        self.record = record
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        draws = (torch.rand(1).item(), np.random.rand(), random.random())
+        self.record[runner.iter + 1] = (outputs["loss"].item(), draws)
+
+
 def test_resume_continues_at_the_next_iteration_on_the_same_schedule(tmp_path, demo_root):
     reference: dict = {}
-    train(tmp_path / "straight", demo_root, iters=8, hooks=[_RecordLR(reference)])
+    losses: dict = {}
+    hooks = [_RecordLR(reference), _RecordLossAndDraws(losses)]
+    train(tmp_path / "straight", demo_root, iters=8, hooks=hooks, options={"randomness.seed": 3})
 
     work_dir = tmp_path / "interrupted"
     with pytest.raises(KeyboardInterrupt):
-        train(work_dir, demo_root, iters=8, checkpoint_every=4, hooks=[_Interrupt(at=6)])
+        train(work_dir, demo_root, iters=8, checkpoint_every=4,
+              hooks=[_Interrupt(at=6), _RecordLossAndDraws({})],
+              options={"randomness.seed": 3})  # fmt: skip
     assert checkpoints(work_dir) == ["iter_4.pth"]
 
     resumed: dict = {}
+    resumed_losses: dict = {}
     runner = train(work_dir, demo_root, iters=8, checkpoint_every=4, resume="auto",
-                   hooks=[_RecordLR(resumed)])  # fmt: skip
+                   hooks=[_RecordLR(resumed), _RecordLossAndDraws(resumed_losses)],
+                   options={"randomness.seed": 3})  # fmt: skip
     assert min(resumed) == 5  # the first iteration after the checkpoint's
     assert runner.iter == 8
     assert resumed == {k: v for k, v in reference.items() if k >= 5}  # same LR schedule
+    # Same data, weights, optimizer state and generator states: the same numbers.
+    assert resumed_losses == {k: v for k, v in losses.items() if k >= 5}
     assert read_json(work_dir / "results.json")["resumed_from_iter"] == 4
 
 

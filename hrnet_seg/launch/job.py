@@ -1,0 +1,194 @@
+"""The training job that submitit pickles and runs on every task of a Slurm job.
+
+A small callable class, as in dinov2/ConvNeXt's launchers: the arguments of
+``tools/train.py`` as fields, ``__call__`` trains (rank and world size from Slurm),
+and a preemption requeues the same job, which resumes from its work dir. It lives in
+the package so that it unpickles on the nodes without ``sys.path`` tricks.
+"""
+
+from __future__ import annotations
+
+import os
+import os.path as osp
+import sys
+from dataclasses import dataclass, field, replace
+
+from ..errors import UserError
+
+DEFAULT_MAX_REQUEUES = 10
+
+
+class RequeueLimitError(UserError, RuntimeError):
+    """Preempted more often than the job may requeue itself."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainJob:
+    """Train one config, the way ``tools/train.py`` does, inside a Slurm task.
+
+    Args:
+        config: config file (absolute, so that the job does not depend on the cwd).
+        work_dir: where checkpoints, logs, results.json and the W&B run go.
+        cfg_options: ``--cfg-options`` as a dict.
+        data_root: dataset root (else ``$HRNET_SEG_DATA``, else the config's).
+        amp, deterministic, no_pretrained: as in ``tools/train.py``.
+        seed: fixed at submission, so that every restart draws the same data order
+            (mmengine otherwise picks a new random seed at each start).
+        max_requeues: how many times the job may requeue itself after preemption or
+            the time limit; then it fails, saying how to continue.
+        requeues: how many times it already has (the job re-pickles itself with +1).
+        wandb: ``WandbLoggerHook`` fields to set: name, group, job_type, tags.
+    """
+
+    config: str
+    work_dir: str
+    cfg_options: dict = field(default_factory=dict)
+    data_root: str | None = None
+    amp: bool = False
+    seed: int = 0
+    deterministic: bool = False
+    no_pretrained: bool = False
+    max_requeues: int = DEFAULT_MAX_REQUEUES
+    requeues: int = 0
+    wandb: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not osp.isabs(self.config) or not osp.isabs(self.work_dir):
+            raise ValueError(
+                f"config and work_dir must be absolute paths (the job may start in another "
+                f"directory), got config={self.config!r}, work_dir={self.work_dir!r}"
+            )
+        if not isinstance(self.max_requeues, int) or self.max_requeues < 0:
+            raise ValueError(f"max_requeues must be an integer >= 0, got {self.max_requeues!r}")
+        unknown = set(self.wandb) - {"name", "group", "job_type", "tags"}
+        if unknown:
+            raise ValueError(f"wandb accepts name, group, job_type, tags; got {sorted(unknown)}")
+
+    # -- what submitit calls -------------------------------------------------------------
+
+    def __call__(self) -> dict:
+        from ..engine.runner import close_distributed
+        from .distributed import export_torch_env
+        from .preemption import FLAG, Preempted
+
+        dist = export_torch_env()
+        FLAG.install()  # replaces submitit's handlers: see launch/preemption.py
+        runner = self._build_runner(dist)
+        try:
+            runner.train()
+        except Preempted as stop:
+            _finish_wandb(runner)
+            close_distributed()
+            self._after_preemption(stop, rank=dist.rank)
+        close_distributed()
+        return self.result()
+
+    def checkpoint(self, *args, **kwargs):
+        """submitit's protocol, used when its own handler caught the signal (before
+        ``__call__`` installed ours): run again, resuming from the work dir."""
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(self.requeued())
+
+    # -- pieces ------------------------------------------------------------------------
+
+    def requeued(self) -> TrainJob:
+        return replace(self, requeues=self.requeues + 1)
+
+    def build_config(self, *, launcher: str = "none"):
+        """The resolved config this job trains (also used by ``--dry-run``)."""
+        from ..engine.config import configure, load_config
+
+        cfg = load_config(self.config, self.cfg_options or None)
+        configure(
+            cfg,
+            config_path=self.config,
+            work_dir=self.work_dir,
+            data_root=self.data_root,
+            launcher=launcher,
+            no_pretrained=self.no_pretrained,
+            amp=self.amp,
+            # Always: the first start finds no checkpoint and starts fresh; a requeued
+            # or resubmitted one continues from the newest complete checkpoint.
+            resume="auto",
+            seed=self.seed,
+            deterministic=self.deterministic,
+        )
+        hooks = [h for h in cfg.get("custom_hooks", []) if h.get("type") != "PreemptionHook"]
+        hooks.append(dict(type="PreemptionHook"))
+        for hook in hooks:
+            if hook.get("type") == "WandbLoggerHook":
+                hook.update({k: (list(v) if k == "tags" else v) for k, v in self.wandb.items()})
+        cfg.custom_hooks = hooks
+        return cfg
+
+    def _build_runner(self, dist):
+        from mmengine.logging import print_log
+
+        from ..engine import SegRunner
+        from ..engine.config import preflight_train
+        from ..utils.quiet import quiet_stack
+
+        quiet_stack()
+        cfg = self.build_config(launcher=dist.launcher)
+        preflight_train(cfg)
+        runner = SegRunner.from_cfg(cfg)
+        per_gpu = cfg.train_dataloader.batch_size
+        print_log(
+            f"Slurm job {os.environ.get('SLURM_JOB_ID', '-')}: {dist.world_size} process(es) "
+            f"on {dist.nodes} node(s), master {dist.master}; batch {per_gpu} per process, "
+            f"effective batch {per_gpu * dist.world_size}; restart {self.requeues} "
+            f"(at most {self.max_requeues})",
+            logger="current",
+        )
+        return runner
+
+    def _after_preemption(self, stop, *, rank: int) -> None:
+        """Requeue (SIGUSR2) or just exit (SIGTERM: Slurm requeues preempted jobs
+        itself, and a cancelled job must stay cancelled). Never returns."""
+        if not stop.requeue:
+            sys.exit(1)
+        if self.requeues >= self.max_requeues:
+            raise RequeueLimitError(
+                f"{stop}; the job already requeued itself {self.requeues} time(s), the "
+                f"limit (--max-requeues {self.max_requeues}). Submit it again with the "
+                f"same --work-dir {self.work_dir} to continue from {stop.checkpoint}."
+            )
+        if rank == 0:
+            _requeue(self.requeued())
+        sys.exit(1)  # the other tasks: Slurm ends them with the requeue anyway
+
+    def result(self) -> dict:
+        """What ``job.result()`` returns: the run's results.json (metrics and metadata)."""
+        import json
+
+        path = osp.join(self.work_dir, "results.json")
+        if not osp.exists(path):
+            return {"work_dir": self.work_dir}
+        with open(path) as f:
+            return json.load(f)
+
+
+def _finish_wandb(runner) -> None:
+    """Flush and close the W&B run before the process goes; the restart continues it
+    (same run id, kept in the work dir)."""
+    from ..engine.hooks import WandbLoggerHook
+
+    for hook in runner.hooks:
+        if isinstance(hook, WandbLoggerHook):
+            hook.after_run(runner)
+
+
+def _requeue(job: TrainJob) -> None:
+    """Store the job with its requeue count where submitit reloads it on restart, then
+    ask the scheduler to requeue (Slurm: ``scontrol requeue``; submitit's local
+    executor: a special exit code)."""
+    import submitit
+    from submitit.core import utils
+
+    env = submitit.JobEnvironment()
+    path = env.paths.submitted_pickle
+    delayed = utils.DelayedSubmission.load(path)
+    delayed.function = job
+    delayed.dump(path)
+    env._requeue(job.max_requeues - job.requeues)

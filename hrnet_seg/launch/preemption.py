@@ -1,0 +1,141 @@
+"""Stop at a consistent point when Slurm says the job must go, with a checkpoint saved.
+
+submitit's own handler checkpoints from inside the signal handler, i.e. in the middle
+of whatever the training loop was doing (half an optimizer step, one rank inside an
+all-reduce the others left). Here the signal only raises a flag; ``PreemptionHook``
+looks at it after every train and val iteration, agrees across ranks (an all-reduce of
+one number), saves ``iter_N.pth`` unless the regular checkpoint of that iteration
+exists, and raises :class:`Preempted` on every rank. The job then requeues itself
+(``launch/job.py``) and the next start resumes from that checkpoint: at most the
+iteration in flight is repeated.
+
+* ``SIGUSR2`` (submitit's signal: the time limit is near, or ``scancel --signal=USR2``)
+  -> checkpoint and requeue.
+* ``SIGTERM`` (Slurm preemption with ``PreemptMode=REQUEUE``, ``scontrol requeue``,
+  ``scancel``) -> checkpoint and exit; Slurm itself decides whether the job comes back.
+  Requeuing here would resurrect jobs that the user cancelled.
+"""
+
+from __future__ import annotations
+
+import os.path as osp
+import signal
+import threading
+
+import torch
+from mmengine.dist import get_dist_info
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.runner import BaseLoop
+from mmseg.registry import HOOKS
+
+REQUEUE_SIGNAL = signal.SIGUSR2
+STOP_SIGNAL = signal.SIGTERM
+
+
+class Preempted(Exception):
+    """Raised on every rank after the preemption checkpoint is on disk."""
+
+    def __init__(self, *, signum: int, iteration: int, checkpoint: str) -> None:
+        self.signum = signum
+        self.iteration = iteration
+        self.checkpoint = checkpoint
+        name = signal.Signals(signum).name
+        super().__init__(
+            f"{name} received: stopped after iteration {iteration}, saved {checkpoint}"
+        )
+
+    @property
+    def requeue(self) -> bool:
+        return self.signum == REQUEUE_SIGNAL
+
+
+class PreemptionFlag:
+    """The signal that arrived, if any. Handlers only store it (async-signal-safe)."""
+
+    def __init__(self) -> None:
+        self.signum = 0
+        self._previous: dict[int, object] = {}
+
+    def install(self, signals=(REQUEUE_SIGNAL, STOP_SIGNAL)) -> PreemptionFlag:
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("signal handlers can only be installed from the main thread")
+        for signum in signals:
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def uninstall(self) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+    def _handle(self, signum, frame) -> None:
+        # A requeue request wins over a plain stop when both arrive.
+        if self.signum != REQUEUE_SIGNAL:
+            self.signum = signum
+
+
+# The flag of this process; the hook reads it, the job installs it.
+FLAG = PreemptionFlag()
+
+
+def agreed_signal(local: int) -> int:
+    """The same answer on every rank, so that all stop at the same iteration: requeue
+    if any rank got SIGUSR2, else stop if any got SIGTERM, else 0."""
+    import torch.distributed as dist
+
+    # Encode the priority (requeue > stop > none) so one MAX all-reduce decides.
+    code = {0: 0, int(STOP_SIGNAL): 1, int(REQUEUE_SIGNAL): 2}.get(int(local), 1)
+    _, world_size = get_dist_info()
+    if world_size > 1 and dist.is_available() and dist.is_initialized():
+        device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+        value = torch.tensor([code], dtype=torch.int32, device=device)
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        code = int(value.item())
+    return {0: 0, 1: int(STOP_SIGNAL), 2: int(REQUEUE_SIGNAL)}[code]
+
+
+@HOOKS.register_module()
+class PreemptionHook(Hook):
+    """Save a checkpoint and stop, on every rank at the same iteration, once a
+    preemption signal has arrived (see the module docstring).
+
+    Runs after ``CheckpointHook`` (priority LOWEST), so an iteration whose regular
+    checkpoint was just written is not saved twice.
+    """
+
+    priority = "LOWEST"
+
+    def __init__(self, *, flag: PreemptionFlag | None = None) -> None:
+        self.flag = flag or FLAG
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        # runner.iter counts from 0 and is incremented after these hooks.
+        self._maybe_stop(runner, done=runner.iter + 1)
+
+    def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        # Validating a large split takes minutes: do not wait for its end. The model is
+        # the one after train iteration runner.iter; that validation is not recorded.
+        if isinstance(getattr(runner, "_train_loop", None), BaseLoop):
+            self._maybe_stop(runner, done=runner.iter)
+
+    def _maybe_stop(self, runner, *, done: int) -> None:
+        signum = agreed_signal(self.flag.signum)
+        if not signum:
+            return
+        path = osp.join(runner.work_dir, f"iter_{done}.pth")
+        # Every rank takes the same branch (save_checkpoint is collective: RNG states).
+        if getattr(runner, "last_saved_iter", None) != done:
+            runner.save_checkpoint(
+                runner.work_dir,
+                osp.basename(path),
+                meta={"iter": done},
+                by_epoch=False,
+                save_optimizer=True,
+                save_param_scheduler=True,
+            )
+        print_log(
+            f"{signal.Signals(signum).name}: checkpoint {path} after iteration {done}; stopping",
+            logger="current",
+        )
+        raise Preempted(signum=signum, iteration=done, checkpoint=path)
