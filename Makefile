@@ -1,6 +1,8 @@
 # hrnet_seg: set up and test on a fresh machine.
 #   make install   create .venv and install the pinned stack, the project (editable) and dev tools
 #   make test      run the test suite (installs first when needed)
+#   make test-slurm  install Slurm (apt, as root), start a local single-node cluster
+#                  (slurm/local_cluster.sh), run the tests marked `slurm`, always stop it again
 #   make demo      train and evaluate a small HRNet on built-in data (CPU, minutes)
 #   make lint      ruff
 SHELL := /bin/bash
@@ -17,7 +19,7 @@ STAMP := $(VENV)/.installed-$(MMCV)
 DEMO_DATA ?= data/demo/cityscapes
 DEMO_CONFIG ?= configs/demo/hrnet_w18s_demo_cityscapes.py
 
-.PHONY: install test demo lint clean
+.PHONY: install test test-slurm demo lint clean
 install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
@@ -38,6 +40,13 @@ endif
 test: $(STAMP)
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -m "not slurm and not gpu" $(PYTEST_ARGS)
+
+# The cluster is stopped however the tests end (the EXIT trap), and pytest's exit code is kept.
+test-slurm: $(STAMP)
+	bash slurm/local_cluster.sh install
+	trap 'bash slurm/local_cluster.sh stop' EXIT; \
+	bash slurm/local_cluster.sh start && \
+	$(BIN)/python -m pytest -m slurm $(PYTEST_ARGS)
 
 # Train a small HRNet on built-in Cityscapes-format data, on CPU, then evaluate it.
 demo: $(STAMP)
