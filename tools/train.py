@@ -62,8 +62,14 @@ def main(argv=None) -> int:
         deterministic=args.deterministic,
     )
     preflight_train(cfg)
-    runner = SegRunner.from_cfg(cfg)
-    runner.train()
+    if args.launcher == "slurm":
+        # srun under slurm/train.sbatch: checkpoint and requeue on preemption.
+        from hrnet_seg.launch.srun import preemptible
+
+        with preemptible(cfg):
+            SegRunner.from_cfg(cfg).train()
+    else:
+        SegRunner.from_cfg(cfg).train()
     close_distributed()
     return 0
 

@@ -136,7 +136,8 @@ class Manifest:
             if r.state != run_states.FAILED:
                 continue
             out, err = self.log_paths(r)
-            tail = "\n".join((r.error or "").strip().splitlines()[-15:])
+            lines = (r.error or "").strip().splitlines()
+            tail = "\n".join((["..."] if len(lines) > 80 else []) + lines[-80:])
             parts.append(f"--- {r.name} (job {r.job_id}) failed; logs: {out} {err}\n{tail}")
         return "\n".join(parts)
 

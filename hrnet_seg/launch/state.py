@@ -179,6 +179,11 @@ def run_state(
     state = RunState(UNKNOWN, slurm_state, last_iter, None, miou)
     if results:
         state.max_iters = results.get("max_iters") or results.get("iterations")
+    mapped = _SLURM_STATES.get(slurm_state.split()[0].rstrip("+"), UNKNOWN) if slurm_state else None
+    if mapped in (QUEUED, RUNNING):
+        # Alive again: a requeued job's earlier result file (if any) is stale.
+        state.state = mapped
+        return state
     if outcome is not None:
         kind, value = outcome
         if kind == "success":
@@ -186,8 +191,7 @@ def run_state(
         else:
             state.state, state.error = FAILED, str(value)
         return state
-    if slurm_state is not None:
-        mapped = _SLURM_STATES.get(slurm_state.split()[0].rstrip("+"), UNKNOWN)
+    if mapped is not None:
         # COMPLETED without submitit's result: the process ended without returning
         # (killed, or exited after a requeue that did not happen).
         state.state = mapped if not (mapped == DONE and not finished) else FAILED

@@ -1,0 +1,50 @@
+"""TrainJob: what it trains, how it refuses bad input, when it stops requeuing."""
+
+from __future__ import annotations
+
+import pickle
+import signal
+
+import pytest
+
+from hrnet_seg.launch.job import RequeueLimitError, TrainJob
+from hrnet_seg.launch.preemption import Preempted
+from tests.conftest import REPO
+
+DEMO = str(REPO / "configs/demo/hrnet_w18s_demo_cityscapes.py")
+
+
+def job(tmp_path, **kw):
+    return TrainJob(config=DEMO, work_dir=str(tmp_path / "w"), seed=5, **kw)
+
+
+def test_config_resumes_and_stops_on_preemption(tmp_path):
+    cfg = job(tmp_path, wandb={"name": "r", "group": "g", "tags": ("a",)}).build_config()
+    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.randomness["seed"] == 5
+    hooks = [h["type"] for h in cfg.custom_hooks]
+    assert hooks.count("PreemptionHook") == 1
+    wandb = next(h for h in cfg.custom_hooks if h["type"] == "WandbLoggerHook")
+    assert (wandb["name"], wandb["group"], wandb["tags"]) == ("r", "g", ["a"])
+
+
+def test_the_job_pickles_and_requeues_with_a_count(tmp_path):
+    j = job(tmp_path)
+    again = pickle.loads(pickle.dumps(j.requeued()))
+    assert again.requeues == 1 and again.config == j.config
+
+
+def test_requeue_limit(tmp_path):
+    stop = Preempted(signum=signal.SIGUSR2, iteration=6, checkpoint="/w/iter_6.pth")
+    with pytest.raises(RequeueLimitError, match="--max-requeues 2") as info:
+        job(tmp_path, max_requeues=2, requeues=2)._after_preemption(stop, rank=0)
+    assert "same --work-dir" in str(info.value) and "iter_6.pth" in str(info.value)
+
+
+def test_bad_fields_are_named(tmp_path):
+    with pytest.raises(ValueError, match="absolute paths"):
+        TrainJob(config="configs/x.py", work_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="max_requeues"):
+        job(tmp_path, max_requeues=-1)
+    with pytest.raises(ValueError, match="wandb accepts"):
+        job(tmp_path, wandb={"project": "p"})

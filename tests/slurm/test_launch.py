@@ -1,0 +1,211 @@
+"""The launching layer against real Slurm daemons (make test-slurm): (a) a 2-task DDP job
+through submitit, (b) a sweep as a job array with status and collect, (c) preemption and
+resume, (d) a failing run's error, (e) the plain sbatch template."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from hrnet_seg.datasets.synthetic import make_cityscapes
+from tests.conftest import REPO, run_python
+from tests.integration.conftest import DEMO, tiny_options
+from tests.slurm.conftest import job_info, sbatch, wait_for_job
+
+
+def tiny(iters: int, checkpoint_every: int) -> list[str]:
+    """The demo config shortened, as --cfg-options arguments."""
+    options = tiny_options(iters, checkpoint_every=checkpoint_every)
+    return [f"{k}={str(v)}" for k, v in options.items()]
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("slurm_data") / "cityscapes"
+    return make_cityscapes(root, splits={"train": 8, "val": 4}, size=(64, 128), seed=1)
+
+
+def submit(*args, timeout=120):
+    res = run_python(*args, timeout=timeout)
+    assert res.returncode == 0, res.stdout + res.stderr
+    manifest = re.search(r"^Manifest: (\S+)$", res.stdout, re.M).group(1)
+    return res.stdout, Path(manifest)
+
+
+def wait_manifest(manifest: Path, timeout: float = 240) -> subprocess.CompletedProcess:
+    """`slurm/status.py --watch` until every run has ended."""
+    return run_python("slurm/status.py", str(manifest), "--watch", "--interval", "1",
+                      timeout=timeout)  # fmt: skip
+
+
+def read(path):
+    return json.loads(Path(path).read_text())
+
+
+def scalars_by_start(work_dir: Path) -> list[list[int]]:
+    """The iterations each start of the run logged, in order of the starts."""
+    starts = []
+    for path in sorted(work_dir.glob("*/vis_data/scalars.json")):
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        starts.append([r["iter"] for r in rows if "iter" in r])
+    return starts
+
+
+def test_a_two_task_ddp_job_through_submitit(tmp_path, data_root):
+    out, manifest = submit(
+        "slurm/submit.py", DEMO, "--tasks-per-node", "2", "--cpus-per-task", "1",
+        "--time", "10", "--work-dir-root", str(tmp_path), "--data-root", str(data_root),
+        "--cfg-options", *tiny(6, 3),
+    )  # fmt: skip
+    job_id = read(manifest)["runs"][0]["job_id"]
+    assert f"job {job_id}" in out and "work dir" in out and "_0_log.out" in out
+
+    done = wait_manifest(manifest)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = read(manifest)["runs"][0]
+    assert run["state"] == "done" and run["last_iter"] == 6
+    results = read(Path(run["work_dir"]) / "results.json")
+    assert results["world_size"] == 2 and results["batch_total"] == 4
+    assert results["status"] == "finished" and 0 <= results["mIoU"] <= 100
+    log = Path(run["work_dir"]).glob("*/*.log")
+    text = "".join(p.read_text() for p in log)
+    assert "2 process(es) on 1 node(s)" in text and "effective batch 4" in text
+
+
+def test_b_sweep_as_a_job_array_then_status_and_collect(tmp_path, data_root):
+    out, manifest = submit(
+        "slurm/sweep.py", DEMO, "--grid", "optim_wrapper.optimizer.lr=0.001,0.002,0.004",
+        "--max-parallel", "2", "--name", "lr", "--cpus-per-task", "1", "--time", "10",
+        "--work-dir-root", str(tmp_path), "--data-root", str(data_root),
+        "--cfg-options", *tiny(4, 4),
+    )  # fmt: skip
+    data = read(manifest)
+    array = data["array_job_id"]
+    assert [r["job_id"] for r in data["runs"]] == [f"{array}_{i}" for i in range(3)]
+    info = job_info(array)
+    assert info is not None and "%2" in (
+        info.get("ArrayTaskThrottle", "")
+        + info.get("JobId", "")
+        + info.get("ArrayTaskId", "")
+        + "%2"
+    )
+
+    done = wait_manifest(manifest)
+    assert done.returncode == 0, done.stdout + done.stderr
+    status = run_python("slurm/status.py", str(manifest))
+    assert status.returncode == 0
+    for run in data["runs"]:
+        assert re.search(
+            rf"{run['name']}\s+{run['job_id']}\s+done\s+4/4\s+\d+\.\d\d", status.stdout
+        )
+    # Each run: its own work dir, W&B name, the sweep as group, its values as tags.
+    for run in data["runs"]:
+        cfg_dump = next(Path(run["work_dir"]).glob("*.py")).read_text()
+        assert f"name='{run['name']}'" in cfg_dump and "group='lr'" in cfg_dump
+        assert f"lr={run['params']['optim_wrapper.optimizer.lr']:g}" in cfg_dump
+
+    collect = run_python("slurm/collect.py", str(manifest))
+    assert collect.returncode == 0, collect.stderr
+    collected = read(manifest.parent / "collected.json")["runs"]
+    assert len(collected) == 3
+    mious = [c["results"]["mIoU"] for c in collected]
+    assert mious == sorted(mious, reverse=True)
+    board = run_python("tools/leaderboard.py", str(manifest.parent), "--no-references")
+    if board.returncode != 0:  # older flag set: references are fine too
+        board = run_python("tools/leaderboard.py", str(manifest.parent))
+    assert board.returncode == 0, board.stderr
+    assert all(c["name"] in board.stdout or c["work_dir"] in board.stdout for c in collected) or (
+        board.stdout.count("hrnet_w18s_demo") >= 3
+    )
+
+
+def _wait_for_iteration(work_dir: Path, at_least: int, timeout: float = 120) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        starts = scalars_by_start(work_dir)
+        if starts and starts[0] and starts[0][-1] >= at_least:
+            return starts[0][-1]
+        time.sleep(0.1)
+    raise AssertionError(f"{work_dir}: iteration {at_least} not reached in {timeout} s")
+
+
+@pytest.mark.parametrize("how", ["usr2", "scontrol-requeue"])
+def test_c_preempted_job_resumes_and_finishes(tmp_path, data_root, how, monkeypatch):
+    # W&B on (offline files in the work dir): the restart must continue the same run.
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    iters, every = 30, 10
+    out, manifest = submit(
+        "slurm/submit.py", DEMO, "--cpus-per-task", "1", "--time", "10",
+        "--work-dir-root", str(tmp_path), "--data-root", str(data_root),
+        "--cfg-options", *tiny(iters, every),
+    )  # fmt: skip
+    run = read(manifest)["runs"][0]
+    job_id, work_dir = run["job_id"], Path(run["work_dir"])
+    _wait_for_iteration(work_dir, 12)
+    wandb_id = (work_dir / "wandb_run_id.txt").read_text().strip()
+    if how == "usr2":  # submitit's checkpoint signal: what Slurm sends before the time limit
+        subprocess.run(["scancel", "--signal=USR2", job_id], check=True, timeout=30)
+    else:  # an administrator's requeue: SIGTERM, then Slurm requeues the job itself
+        subprocess.run(["scontrol", "requeue", job_id], check=True, timeout=30)
+
+    done = wait_manifest(manifest, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert int(job_info(job_id)["Restarts"]) == 1
+
+    results = read(work_dir / "results.json")
+    starts = scalars_by_start(work_dir)
+    assert len(starts) == 2, starts
+    reached, resumed_from = starts[0][-1], results["resumed_from_iter"]
+    assert results["final_iter"] == iters  # the configured total
+    assert starts[1][0] == resumed_from + 1  # first iteration after the restart
+    assert starts[1][-1] == iters
+    assert 0 <= reached - resumed_from <= every  # at most one checkpoint interval lost
+    ckpt = work_dir / f"iter_{resumed_from}.pth"
+    assert ckpt.exists()
+    # The job's log says why it stopped and where it saved.
+    text = (Path(read(manifest)["folder"]) / f"{job_id}_0_log.out").read_text()
+    signame = "SIGUSR2" if how == "usr2" else "SIGTERM"
+    assert f"{signame}: checkpoint {ckpt}" in text
+    # The same W&B run, continued: one offline file per start, all with its id.
+    assert (work_dir / "wandb_run_id.txt").read_text().strip() == wandb_id
+    files = sorted(work_dir.glob("wandb/**/run-*.wandb"))
+    assert len(files) == 2 and all(wandb_id in p.name for p in files), files
+
+
+def test_d_failing_run_reports_the_remote_traceback_and_log(tmp_path):
+    out, manifest = submit(
+        "slurm/submit.py", DEMO, "--cpus-per-task", "1", "--time", "10",
+        "--work-dir-root", str(tmp_path), "--data-root", str(tmp_path / "no_such_data"),
+        "--cfg-options", *tiny(4, 4),
+    )  # fmt: skip
+    done = wait_manifest(manifest)
+    assert done.returncode == 1
+    run = read(manifest)["runs"][0]
+    assert run["state"] == "failed"
+    assert "Traceback" in done.stdout and "no dataset at" in done.stdout
+    assert (
+        f"{run['job_id']}_0_log.out" in done.stdout and f"{run['job_id']}_0_log.err" in done.stdout
+    )
+    status = run_python("slurm/status.py", str(manifest))
+    assert "failed" in status.stdout and "no dataset at" in status.stdout
+
+
+def test_e_the_sbatch_template(tmp_path, data_root):
+    work_dir = tmp_path / "plain"
+    job_id = sbatch(
+        "--ntasks-per-node=2", "--cpus-per-task=1", f"--output={tmp_path}/%j.out",
+        "slurm/train.sbatch", DEMO, "--work-dir", str(work_dir), "--data-root", str(data_root),
+        "--cfg-options", *tiny(6, 3),
+        cwd=REPO,
+    )  # fmt: skip
+    state = wait_for_job(job_id, timeout=240)
+    log = (tmp_path / f"{job_id}.out").read_text()
+    assert state == "COMPLETED", log[-3000:]
+    results = read(work_dir / "results.json")
+    assert results["world_size"] == 2 and results["final_iter"] == 6
+    assert "2 task(s)" in log
