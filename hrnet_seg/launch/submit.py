@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from ..errors import UserError
 from .job import DEFAULT_MAX_REQUEUES, TrainJob
-from .manifest import Manifest, RunRecord
+from .manifest import MANIFEST, Manifest, RunRecord
 from .resources import SlurmResources
 from .sweep import RunSpec
 
@@ -63,10 +63,15 @@ def make_jobs(
     run_dirs: bool,
 ) -> list[TrainJob]:
     """One TrainJob per run. The seed is drawn here when not given, so that every
-    restart of a run uses the same one."""
+    restart of a run uses the same one; a resubmission into an earlier submission's
+    folder reuses that run's seed, so that it resumes on the same data order."""
+    earlier = _earlier_seeds(root)
     jobs = []
     for run in runs:
         work_dir = osp.join(root, run.name) if run_dirs else root
+        seed = options.seed
+        if seed is None:
+            seed = earlier.get(run.name, random.randrange(2**31))
         wandb = {"name": run.name, "job_type": job_type, "tags": [*options.wandb_tags, *run.tags()]}
         if group:
             wandb["group"] = group
@@ -77,7 +82,7 @@ def make_jobs(
                 cfg_options=dict(run.cfg_options),
                 data_root=osp.abspath(options.data_root) if options.data_root else None,
                 amp=options.amp,
-                seed=options.seed if options.seed is not None else random.randrange(2**31),
+                seed=seed,
                 deterministic=options.deterministic,
                 no_pretrained=options.no_pretrained,
                 max_requeues=options.max_requeues,
@@ -85,6 +90,13 @@ def make_jobs(
             )
         )
     return jobs
+
+
+def _earlier_seeds(root: str) -> dict[str, int]:
+    try:
+        return {r.name: r.seed for r in Manifest.load(osp.join(root, MANIFEST)).runs}
+    except UserError:
+        return {}
 
 
 def check_jobs(jobs: list[TrainJob]) -> list[int]:

@@ -48,3 +48,50 @@ def test_bad_fields_are_named(tmp_path):
         job(tmp_path, max_requeues=-1)
     with pytest.raises(ValueError, match="wandb accepts"):
         job(tmp_path, wandb={"project": "p"})
+
+
+def test_a_resubmission_reuses_the_seed_of_the_earlier_submission(tmp_path):
+    from hrnet_seg.launch.manifest import Manifest, RunRecord
+    from hrnet_seg.launch.submit import Options, make_jobs
+    from hrnet_seg.launch.sweep import RunSpec
+
+    run = RunSpec(name="r", config=DEMO, cfg_options={})
+    first = make_jobs(
+        [run], root=str(tmp_path), options=Options(), group=None, job_type="train", run_dirs=False
+    )[0]
+    record = RunRecord(
+        index=0,
+        name="r",
+        job_id="1",
+        config=DEMO,
+        cfg_options={},
+        params={},
+        work_dir=first.work_dir,
+        seed=first.seed,
+        max_iters=4,
+    )
+    Manifest(
+        path=str(tmp_path / "manifest.json"),
+        kind="train",
+        name="r",
+        created="",
+        executor="slurm",
+        folder="",
+        array_job_id=None,
+        resources={},
+        command=[],
+        runs=[record],
+    ).save()
+    again = make_jobs(
+        [run], root=str(tmp_path), options=Options(), group=None, job_type="train", run_dirs=False
+    )[0]
+    assert again.seed == first.seed
+    given = make_jobs(
+        [run],
+        root=str(tmp_path),
+        options=Options(seed=7),
+        group=None,
+        job_type="train",
+        run_dirs=False,
+    )[0]
+    assert given.seed == 7
