@@ -172,6 +172,13 @@ def read_run(path: str | Path) -> WandbRun:
     return run
 
 
-def find_run_files(work_dir: str | Path) -> list[Path]:
-    """The ``run-*.wandb`` files under a work dir, oldest run directory first."""
-    return sorted(Path(work_dir).glob("wandb/*run-*/run-*.wandb"), key=lambda p: p.parent.name)
+def find_run_files(work_dir: str | Path, *, recursive: bool = False) -> list[Path]:
+    """The ``run-*.wandb`` files of a work dir (``WORK_DIR/wandb/*run-*/``), oldest run
+    directory first (their names start with the start time). ``recursive`` finds them
+    anywhere below ``work_dir``: a folder of work dirs, a copied ``wandb`` dir, one
+    ``offline-run-*`` dir."""
+    root = Path(work_dir)
+    found = root.rglob("run-*.wandb") if recursive else root.glob("wandb/*run-*/run-*.wandb")
+    # wandb names the run dir (offline-)run-<time>-<id>; other files are not run logs.
+    runs = [p for p in found if p.is_file() and "run-" in p.parent.name]
+    return sorted(runs, key=lambda p: (p.parent.name, str(p)))

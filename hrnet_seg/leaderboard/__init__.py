@@ -1,10 +1,17 @@
 """Leaderboard: our runs' results next to the published HRNet figures.
 
-:mod:`.rows` reads work dirs and the shipped references into ranked :class:`Row` s;
-:mod:`.render` writes them as a terminal table, Markdown, CSV, JSON and a speed plot.
+:mod:`.rows` is what a row is (and reads ``results.json`` and the shipped references);
+:mod:`.work_dirs` finds runs in work dirs, offline W&B run files included
+(:mod:`.wandb_rows`); :mod:`.wandb_project` reads a W&B project through the public API,
+selected by :mod:`.filters`; :mod:`.board` puts the sources together and ranks them;
+:mod:`.render` writes a terminal table, Markdown, CSV, JSON and a speed plot, and
+:mod:`.wandb_log` logs the board to a W&B run.
 """
 
-from .render import plot, to_csv, to_json, to_markdown, to_terminal
+from .benchmark_file import benchmark_figures
+from .board import leaderboard
+from .filters import BadFilterError, RunFilter, WandbOnlyFilterError, mongo_filters
+from .render import plot, to_csv, to_json, to_markdown, to_records, to_terminal
 from .rows import (
     DATASETS,
     METRICS,
@@ -14,32 +21,57 @@ from .rows import (
     UnknownDatasetError,
     UnknownMetricError,
     WorkDirNotFoundError,
-    leaderboard,
     normalise_dataset,
     rank,
     reference_rows,
     row_from_work_dir,
-    rows_from_work_dirs,
 )
+from .wandb_access import WandbCredentialsError, WandbUnreachableError
+from .wandb_log import LoggedBoard, log_leaderboard
+from .wandb_project import (
+    DEFAULT_ORDER,
+    BadProjectError,
+    ProjectQuery,
+    WandbQueryError,
+    rows_from_wandb_project,
+)
+from .wandb_rows import row_from_wandb_run
+from .work_dirs import rows_from_work_dirs
 
 __all__ = [
     "DATASETS",
+    "DEFAULT_ORDER",
     "METRICS",
+    "BadFilterError",
+    "BadProjectError",
+    "LoggedBoard",
     "NoResultsError",
+    "ProjectQuery",
     "Row",
+    "RunFilter",
     "SkippedRunWarning",
     "UnknownDatasetError",
     "UnknownMetricError",
+    "WandbCredentialsError",
+    "WandbOnlyFilterError",
+    "WandbQueryError",
+    "WandbUnreachableError",
     "WorkDirNotFoundError",
+    "benchmark_figures",
     "leaderboard",
+    "log_leaderboard",
+    "mongo_filters",
     "normalise_dataset",
     "plot",
     "rank",
     "reference_rows",
+    "row_from_wandb_run",
     "row_from_work_dir",
+    "rows_from_wandb_project",
     "rows_from_work_dirs",
     "to_csv",
     "to_json",
     "to_markdown",
+    "to_records",
     "to_terminal",
 ]

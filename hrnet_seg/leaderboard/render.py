@@ -35,6 +35,10 @@ FIELDS = (
     "source",
     "is_reference",
     "status",
+    "group",
+    "job_type",
+    "tags",
+    "run_id",
 )
 
 
@@ -131,20 +135,28 @@ def to_markdown(rows: Sequence[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _record(row: Row) -> dict:
-    values = dataclasses.asdict(row)
-    return {name: values[name] for name in FIELDS}
+def to_records(rows: Sequence[Row]) -> list[dict]:
+    """One dict per row, :data:`FIELDS` in order, raw values (None for unknowns, tags a
+    list): what CSV, JSON and the W&B table hold."""
+    records = []
+    for row in rows:
+        values = dataclasses.asdict(row)
+        values["tags"] = list(row.tags)
+        records.append({name: values[name] for name in FIELDS})
+    return records
 
 
 def to_csv(rows: Sequence[Row], path: str | Path) -> Path:
-    """All columns, raw values (params a count, empty cells for unknowns)."""
+    """All columns, raw values (params a count, empty cells for unknowns, tags joined by
+    commas)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if v is None else v for k, v in _record(row).items()})
+        for record in to_records(rows):
+            record["tags"] = ",".join(record["tags"])
+            writer.writerow({k: "" if v is None else v for k, v in record.items()})
     return path
 
 
@@ -152,8 +164,7 @@ def to_json(rows: Sequence[Row], path: str | Path) -> Path:
     """A list of row objects, raw values, null for unknowns."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    records = [_record(row) for row in rows]
-    path.write_text(json.dumps(records, indent=2, allow_nan=False) + "\n")
+    path.write_text(json.dumps(to_records(rows), indent=2, allow_nan=False) + "\n")
     return path
 
 

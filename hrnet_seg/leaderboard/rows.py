@@ -1,9 +1,11 @@
-"""Leaderboard rows: our runs' ``results.json`` records and the published references.
+"""Leaderboard rows: what one entry is, our runs' ``results.json`` records, the published
+references, and ranking.
 
 A row is one (model, schedule, dataset) result. Our runs come from the work dirs that
-``RunRecordHook`` (training) and ``tools/test.py`` fill; the references are the model zoo
-figures shipped with the package (``published_results.csv``: mmseg 1.2.2, official HRNet,
-openseg.pytorch, PaddleSeg), each with its source URL.
+``RunRecordHook`` (training) and ``tools/test.py`` fill (and from W&B, see
+:mod:`.wandb_rows`); the references are the model zoo figures shipped with the package
+(``published_results.csv``: mmseg 1.2.2, official HRNet, openseg.pytorch, PaddleSeg),
+each with its source URL.
 """
 
 from __future__ import annotations
@@ -11,15 +13,15 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import math
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from ..errors import UserError
+from .benchmark_file import benchmark_figures, finite_number
 
 DATASETS = ("cityscapes", "ade20k")
 METRICS = ("mIoU", "mIoU_ms_flip", "mAcc", "fps", "gflops", "params")
@@ -80,6 +82,11 @@ class Row:
     fps: float | None = None
     gpu_hours: float | None = None
     status: str | None = None
+    # W&B identity (sweeps set group, job_type and tags): from a W&B run, online or offline.
+    group: str | None = None
+    job_type: str | None = None
+    tags: tuple[str, ...] = ()
+    run_id: str | None = None
 
 
 def normalise_dataset(name: str | None) -> str | None:
@@ -130,46 +137,12 @@ def _crop_text(crop) -> str | None:
     return str(crop) if crop else None
 
 
-def _number(value) -> float | None:
-    """A finite float, or None (results.json writes NaN-free JSON, but be safe)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def _read_json(path: Path) -> dict | None:
     try:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def _benchmark(work_dir: Path) -> dict:
-    """params / official GFLOPs / fps from ``tools/benchmark.py --json`` output."""
-    path = work_dir / "benchmark.json"
-    if not path.is_file():
-        return {}
-    record = _read_json(path)
-    if record is None:
-        warnings.warn(
-            f"{path}: not a JSON object; params/GFLOPs/fps left empty",
-            SkippedRunWarning,
-            stacklevel=3,
-        )
-        return {}
-    fps = _number(record.get("fps"))
-    seconds = _number(record.get("infer_whole_ours_s"))
-    batch = _number((record.get("options") or {}).get("batch"))
-    # benchmark.py times whole batches; fps is images per second of our model.
-    if fps is None and seconds and batch:
-        fps = round(batch / seconds, 2)
-    params = record.get("params")
-    return {
-        "params": int(params) if _number(params) is not None else None,
-        "gflops": _number(record.get("gflops_official")),
-        "fps": fps,
-    }
 
 
 def _gpus(results: dict, env: dict) -> str | None:
@@ -183,6 +156,29 @@ def _gpus(results: dict, env: dict) -> str | None:
     return f"{world}x {name or device}"
 
 
+def run_columns(record: Mapping) -> dict:
+    """The model, data, schedule and score columns of a run record: a ``results.json``,
+    or the same keys built from a W&B run's config (``hooks.run_record.run_metadata``).
+    Missing keys give None."""
+    model = record.get("model") if isinstance(record.get("model"), dict) else {}
+    miou = finite_number(record.get("mIoU"))
+    # tools/test.py --tta records "tta": true (older records name SegTTAModel as the
+    # segmentor): its figure is the multi-scale + flip one.
+    tta = bool(record.get("tta")) or "TTA" in str(model.get("segmentor") or "")
+    iterations, batch = record.get("iterations"), record.get("batch_total")
+    return {
+        "dataset": normalise_dataset(record.get("dataset")),
+        "head": head_name(model.get("heads")),
+        "backbone": backbone_name(model.get("arch")),
+        "crop": _crop_text(record.get("crop")),
+        "iterations": iterations if finite_number(iterations) is not None else None,
+        "batch": batch if finite_number(batch) is not None else None,
+        "mIoU": None if tta else miou,
+        "mIoU_ms_flip": miou if tta else None,
+        "mAcc": None if tta else finite_number(record.get("mAcc")),
+    }
+
+
 def row_from_work_dir(work_dir: str | Path) -> Row | None:
     """The row of one work dir's ``results.json``; None (with a
     :class:`SkippedRunWarning` naming the file) when it is unreadable or has no mIoU."""
@@ -194,8 +190,7 @@ def row_from_work_dir(work_dir: str | Path) -> Row | None:
             f"{path}: unreadable or not a JSON object; skipped", SkippedRunWarning, stacklevel=2
         )
         return None
-    miou = _number(results.get("mIoU"))
-    if miou is None:
+    if finite_number(results.get("mIoU")) is None:
         warnings.warn(
             f"{path}: no mIoU (status {results.get('status')!r}); skipped",
             SkippedRunWarning,
@@ -203,56 +198,22 @@ def row_from_work_dir(work_dir: str | Path) -> Row | None:
         )
         return None
     env = _read_json(work_dir / "env.json") or {}
-    model = results.get("model") if isinstance(results.get("model"), dict) else {}
-    # tools/test.py --tta records "tta": true (older records name SegTTAModel as the
-    # segmentor): its figure is the multi-scale + flip one.
-    tta = bool(results.get("tta")) or "TTA" in str(model.get("segmentor") or "")
     device = results.get("device_type")
-    wall = _number(results.get("wall_time_s"))
+    wall = finite_number(results.get("wall_time_s"))
     on_gpu = bool(device) and device != "cpu"
     gpu_hours = (
         round(wall * (results.get("world_size") or 1) / 3600, 3) if on_gpu and wall else None
     )
     return Row(
         model=results.get("config") or work_dir.name,
-        dataset=normalise_dataset(results.get("dataset")),
         source="local",
         link=str(work_dir),
-        head=head_name(model.get("heads")),
-        backbone=backbone_name(model.get("arch")),
-        crop=_crop_text(results.get("crop")),
-        iterations=results.get("iterations"),
-        batch=results.get("batch_total"),
         gpus=_gpus(results, env),
-        mIoU=None if tta else miou,
-        mIoU_ms_flip=miou if tta else None,
-        mAcc=None if tta else _number(results.get("mAcc")),
         gpu_hours=gpu_hours,
         status=results.get("status"),
-        **_benchmark(work_dir),
+        **run_columns(results),
+        **benchmark_figures(work_dir),
     )
-
-
-def rows_from_work_dirs(paths: Iterable[str | Path]) -> list[Row]:
-    """Rows of every run under ``paths``: each a work dir, a folder searched recursively
-    for ``results.json``, or a ``results.json`` itself. Unfinished runs are kept (their
-    ``status`` says so); unreadable records or records without mIoU are skipped with a
-    :class:`SkippedRunWarning`."""
-    if isinstance(paths, str | Path):
-        raise TypeError("paths must be a list of work dirs, not one path")
-    rows = []
-    for given in paths:
-        root = Path(given)
-        if not root.exists():
-            raise WorkDirNotFoundError(f"{root}: no such work dir or folder")
-        found = sorted(root.rglob("results.json")) if root.is_dir() else [root]
-        if not found:
-            warnings.warn(f"{root}: no results.json found", SkippedRunWarning, stacklevel=2)
-        for path in found:
-            row = row_from_work_dir(path.parent)
-            if row is not None:
-                rows.append(row)
-    return rows
 
 
 def _int(text: str) -> int | None:
@@ -334,27 +295,4 @@ def rank(rows: Iterable[Row], *, metric: str = "mIoU", dataset: str | None = Non
         else:
             position = count
         ranked.append(dataclasses.replace(row, rank=position))
-    return ranked
-
-
-def leaderboard(
-    work_dirs: Iterable[str | Path] = (),
-    *,
-    references: bool = True,
-    dataset: str | None = None,
-    metric: str = "mIoU",
-) -> list[Row]:
-    """Our runs under ``work_dirs`` plus (``references``) the published figures, ranked
-    by :func:`rank`. Raises :class:`NoResultsError` when nothing is left to show."""
-    rows = rows_from_work_dirs(work_dirs)
-    if references:
-        rows += reference_rows()
-    if not rows:
-        raise NoResultsError(
-            "nothing to rank: no readable results.json under the given work dirs"
-            + ("" if references else ", and references are turned off")
-        )
-    ranked = rank(rows, metric=metric, dataset=dataset)
-    if not ranked:
-        raise NoResultsError(f"no results for dataset {normalise_dataset(dataset)!r}")
     return ranked

@@ -105,6 +105,14 @@ def _with_matrix_in_summary(monkeypatch):
 def test_offline_run_is_read_back(tmp_path, demo_root, monkeypatch):  # noqa: F811
     _with_matrix_in_summary(monkeypatch)
     iters = 4
+    # tools/benchmark.py --json output in the work dir: 2 images in 0.5 s.
+    bench = {
+        "params": 1,
+        "gflops_official": 3.2,
+        "infer_whole_ours_s": 0.5,
+        "options": {"batch": 2},
+    }
+    (tmp_path / "benchmark.json").write_text(json.dumps(bench))
     hook = WandbLoggerHook(mode="offline", num_images=2, tags=["test"], log_checkpoints=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -150,6 +158,7 @@ def test_offline_run_is_read_back(tmp_path, demo_root, monkeypatch):  # noqa: F8
     assert run.summary["mIoU"] == run.summary["best_mIoU"] == val["val/mIoU"]
     assert run.summary["params"] > 1e5 and run.summary["gpu_type"] == "cpu"
     assert run.summary["gpu_count"] == 0 and "gpu_hours" in run.summary
+    assert (run.summary["GFLOPs"], run.summary["fps"]) == (3.2, 4.0)  # from benchmark.json
     # The checkpoint as an opt-in artifact, staged inside the work dir.
     assert any(a["type"] == "model" and a["files"] == [f"iter_{iters}.pth"] for a in run.artifacts)
     assert not (tmp_path.parent / ".local").exists()

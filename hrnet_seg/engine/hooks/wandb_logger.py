@@ -86,7 +86,9 @@ def _jsonable(value):
 @HOOKS.register_module()
 class WandbLoggerHook(Hook):
     """Logs a run to W&B: config and environment, every iteration's train scalars,
-    validation scores, per-class IoU table, mask images and leaderboard summary keys.
+    validation scores, per-class IoU table, mask images and leaderboard summary keys
+    (``mIoU``, ``best_mIoU``, ``params``, ``gpu_type``, ``gpu_count``, ``gpu_hours``, and
+    ``GFLOPs`` / ``fps`` when the work dir has a ``benchmark.json``).
 
     Args:
         project, entity, group, job_type, tags, name: passed to ``wandb.init``.
@@ -263,6 +265,16 @@ class WandbLoggerHook(Hook):
                 "gpu_count": get_world_size() if cuda else 0,
             }
         )
+        self._log_benchmark(runner.work_dir)
+
+    def _log_benchmark(self, work_dir: str) -> None:
+        """``GFLOPs`` and ``fps`` summary keys from ``WORK_DIR/benchmark.json``
+        (``tools/benchmark.py --json``), read as the leaderboard reads it."""
+        from ...leaderboard.benchmark_file import benchmark_figures
+
+        figures = benchmark_figures(work_dir)
+        keys = {"GFLOPs": figures.get("gflops"), "fps": figures.get("fps")}
+        self.run.summary.update({k: v for k, v in keys.items() if v is not None})
 
     # -- training ------------------------------------------------------------------
 
@@ -387,6 +399,8 @@ class WandbLoggerHook(Hook):
         try:
             hours = (time.time() - self._start) / 3600 if self._start else 0.0
             self.run.summary["gpu_hours"] = hours * self.run.summary.get("gpu_count", 0)
+            # A benchmark.json written while the run trained counts too.
+            self._log_benchmark(runner.work_dir)
             if self.log_checkpoints:
                 self._log_checkpoint(runner)
         finally:

@@ -1,0 +1,89 @@
+"""Finding W&B credentials and the server before asking wandb for anything.
+
+``wandb.Api()`` prompts for an API key on a terminal (and fails elsewhere), then verifies
+it over the network; an online ``wandb.init`` waits for its ``init_timeout`` and more
+without a network. The leaderboard checks first, the way wandb would look, so that no
+key is one clear error and no server a bounded wait: never a prompt, never a hang.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+from ..errors import UserError
+
+__all__ = [
+    "WandbCredentialsError",
+    "WandbUnreachableError",
+    "has_credentials",
+    "reachable",
+    "require_credentials",
+    "server_url",
+]
+
+
+class WandbCredentialsError(UserError, PermissionError):
+    """No W&B API key where wandb looks for one, or a malformed one."""
+
+
+class WandbUnreachableError(UserError, ConnectionError):
+    """The W&B server did not answer within the timeout, or refused the key."""
+
+
+def server_url() -> str:
+    """The server ``wandb.Api()`` talks to: ``WANDB_BASE_URL``, else wandb's settings."""
+    import wandb
+
+    try:
+        from wandb.sdk import wandb_setup
+
+        default = wandb_setup.singleton().settings.base_url
+    except (ImportError, AttributeError):  # a wandb that moved its settings: its default
+        default = None
+    return (wandb.env.get_base_url(default) or "https://api.wandb.ai").rstrip("/")
+
+
+def has_credentials(url: str) -> bool:
+    """Whether wandb would find an API key for ``url`` (``WANDB_API_KEY``, the netrc entry
+    ``wandb login`` writes, ...) without prompting; :class:`WandbCredentialsError` for a
+    key wandb rejects on sight (too short)."""
+    import wandb
+
+    try:
+        from wandb.sdk.lib import wbauth
+    except ImportError:  # wandb moved its auth module: the places the hook looks
+        from ..engine.hooks.wandb_logger import _has_credentials
+
+        return _has_credentials(urlparse(url).hostname or url)
+    try:
+        auth = wbauth.authenticate_session(
+            host=url, source="tools/leaderboard.py", prompt=False, update_session=False
+        )
+    except wandb.errors.AuthenticationError as exc:
+        raise WandbCredentialsError(
+            f"W&B credentials for {url} are malformed: {exc}. Set WANDB_API_KEY to your "
+            "API key (W&B user settings, API keys), or run `wandb login --relogin`"
+        ) from exc
+    return auth is not None
+
+
+def require_credentials(url: str, *, purpose: str) -> None:
+    """:class:`WandbCredentialsError`, saying where wandb looks and what ``purpose``
+    needs, unless :func:`has_credentials`."""
+    if not has_credentials(url):
+        netrc = os.environ.get("NETRC") or "~/.netrc"
+        raise WandbCredentialsError(
+            f"{purpose} needs a W&B API key for {url}, and none is set: export "
+            f"WANDB_API_KEY=<your API key> (W&B user settings, API keys) or run "
+            f"`wandb login` (it writes {netrc}); for a self-hosted server set "
+            "WANDB_BASE_URL too"
+        )
+
+
+def reachable(url: str, timeout: float) -> bool:
+    """Whether ``url`` answers W&B's health check within ``timeout`` seconds (the probe
+    ``WandbLoggerHook`` uses before going online)."""
+    from ..engine.hooks.wandb_logger import _reachable
+
+    return _reachable(url, timeout)
