@@ -18,6 +18,7 @@ iteration in flight is repeated.
 
 from __future__ import annotations
 
+import os
 import os.path as osp
 import signal
 import threading
@@ -29,6 +30,9 @@ from mmengine.logging import print_log
 from mmengine.runner import BaseLoop
 from mmseg.registry import HOOKS
 
+from ..engine.checkpoint import write_text_atomic
+
+VAL_MARKER = "preempted_during_val"
 REQUEUE_SIGNAL = signal.SIGUSR2
 STOP_SIGNAL = signal.SIGTERM
 
@@ -115,14 +119,31 @@ class PreemptionHook(Hook):
 
     def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         # Validating a large split takes minutes: do not wait for its end. The model is
-        # the one after train iteration runner.iter; that validation is not recorded.
+        # the one after train iteration runner.iter; the restart validates it again.
         if isinstance(getattr(runner, "_train_loop", None), BaseLoop):
-            self._maybe_stop(runner, done=runner.iter)
+            self._maybe_stop(runner, done=runner.iter, in_val=True)
 
-    def _maybe_stop(self, runner, *, done: int) -> None:
+    def before_train(self, runner) -> None:
+        """Redo the validation a preemption interrupted (else a run stopped during its
+        final validation would end without final metrics)."""
+        marker = osp.join(runner.work_dir, VAL_MARKER)
+        if not osp.exists(marker):
+            return
+        with open(marker) as f:
+            interrupted = int(f.read().strip() or -1)
+        if interrupted == runner.iter and runner.val_loop is not None:
+            print_log(f"Validating iteration {interrupted} again (interrupted by preemption)",
+                      logger="current")  # fmt: skip
+            runner.val_loop.run()
+        if runner.rank == 0 and osp.exists(marker):
+            os.remove(marker)
+
+    def _maybe_stop(self, runner, *, done: int, in_val: bool = False) -> None:
         signum = agreed_signal(self.flag.signum)
         if not signum:
             return
+        if in_val and runner.rank == 0:
+            write_text_atomic(osp.join(runner.work_dir, VAL_MARKER), f"{done}\n")
         path = osp.join(runner.work_dir, f"iter_{done}.pth")
         # Every rank takes the same branch (save_checkpoint is collective: RNG states).
         if getattr(runner, "last_saved_iter", None) != done:
@@ -138,4 +159,5 @@ class PreemptionHook(Hook):
             f"{signal.Signals(signum).name}: checkpoint {path} after iteration {done}; stopping",
             logger="current",
         )
+        self.flag.signum = 0  # handled (matters only to a process that trains again)
         raise Preempted(signum=signum, iteration=done, checkpoint=path)

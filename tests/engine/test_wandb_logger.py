@@ -219,3 +219,47 @@ def test_disabled_writes_nothing(tmp_path, demo_root, monkeypatch):  # noqa: F81
     train(tmp_path, demo_root, iters=1, hooks=[hook])
     assert hook.run is None and hook.resolved_mode == "disabled"
     assert not (tmp_path / "wandb").exists() and not (tmp_path / "wandb_run_id.txt").exists()
+
+
+class _KillWandbService:
+    """Kills wandb's service process during iteration ``at``, as the SIGTERM of a
+    preemption does (Slurm signals every process of the job step)."""
+
+    priority = "HIGHEST"
+
+    def __init__(self, at):
+        self.at = at
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        import os
+        import signal
+        import subprocess
+
+        if runner.iter + 1 == self.at:
+            children = subprocess.run(["pgrep", "-P", str(os.getpid())], capture_output=True,
+                                      text=True).stdout.split()  # fmt: skip
+            for pid in children:
+                os.kill(int(pid), signal.SIGTERM)
+            time.sleep(0.5)
+
+    def __getattr__(self, name):  # every other hook method: nothing
+        if name.startswith(("before_", "after_")):
+            return lambda *a, **k: None
+        raise AttributeError(name)
+
+
+@pytest.mark.slow
+def test_a_dead_wandb_service_does_not_stop_training(tmp_path, demo_root, monkeypatch):  # noqa: F811
+    from mmengine.hooks import Hook
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    killer = type("Killer", (_KillWandbService, Hook), {})(at=2)
+    hook = WandbLoggerHook(mode="auto")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        runner = train(tmp_path, demo_root, iters=4, hooks=[hook, killer])
+    assert runner.iter == 4 and (tmp_path / "results.json").exists()
+    failures = [w for w in caught if "W&B logging failed" in str(w.message)]
+    assert len(failures) == 1 and issubclass(failures[0].category, WandbFallbackWarning)
+    assert "training goes on" in str(failures[0].message)
+    assert hook.run is None

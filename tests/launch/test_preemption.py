@@ -97,3 +97,28 @@ def test_flag_prefers_requeue_over_stop():
     flag._handle(signal.SIGUSR2, None)
     flag._handle(signal.SIGTERM, None)
     assert flag.signum == signal.SIGUSR2
+
+
+class _SignalInVal(Hook):
+    def before_val_iter(self, runner, batch_idx, data_batch=None):
+        if batch_idx == 0 and runner._train_loop is not None:
+            os.kill(os.getpid(), signal.SIGUSR2)
+
+
+def test_preemption_during_the_final_validation_validates_again(tmp_path, demo_root, flag):
+    with pytest.raises(Preempted) as info:
+        train(tmp_path, demo_root, iters=4, checkpoint_every=4,
+              hooks=[_SignalInVal(), PreemptionHook(flag=flag)])  # fmt: skip
+    assert info.value.iteration == 4
+    assert not (tmp_path / "results.json").exists()  # written after a validation: none yet
+    train(
+        tmp_path,
+        demo_root,
+        iters=4,
+        checkpoint_every=4,
+        resume="auto",
+        hooks=[PreemptionHook(flag=flag)],
+    )  # as TrainJob adds it to every start
+    results = read_json(tmp_path / "results.json")
+    assert results["status"] == "finished" and results["mIoU"] is not None
+    assert not (tmp_path / "preempted_during_val").exists()

@@ -12,6 +12,7 @@ falls back to an offline run, with one warning. Offline runs live in the work di
 
 from __future__ import annotations
 
+import functools
 import json
 import netrc
 import os
@@ -81,6 +82,21 @@ def _reachable(base_url: str, timeout: float) -> bool:
 def _jsonable(value):
     """Config values wandb can store: tuples, types and callables become JSON / str."""
     return json.loads(json.dumps(value, default=str))
+
+
+def _guarded(method):
+    """W&B is a side channel: an error in it (its service killed by the signal that
+    preempts the job, a full disk, a server hiccup) turns logging off with one warning
+    and never stops the training."""
+
+    @functools.wraps(method)
+    def wrapper(self, runner, *args, **kwargs):
+        try:
+            return method(self, runner, *args, **kwargs)
+        except Exception as exc:
+            self._give_up(f"{method.__name__}", exc)
+
+    return wrapper
 
 
 @HOOKS.register_module()
@@ -199,6 +215,7 @@ class WandbLoggerHook(Hook):
                 os.environ[var] = value
         self._saved_env = {}
 
+    @_guarded
     def before_train(self, runner) -> None:
         if is_main_process() and self.run is None:
             self._init(runner)
@@ -278,6 +295,7 @@ class WandbLoggerHook(Hook):
 
     # -- training ------------------------------------------------------------------
 
+    @_guarded
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         if self.run is None:
             return
@@ -296,6 +314,7 @@ class WandbLoggerHook(Hook):
     def before_val_epoch(self, runner) -> None:
         self._images = []
 
+    @_guarded
     def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         if self.run is None or len(self._images) >= self.num_images:
             return
@@ -306,6 +325,7 @@ class WandbLoggerHook(Hook):
             gt = sample.gt_sem_seg.data[0].cpu().numpy() if "gt_sem_seg" in sample else None
             self._images.append((sample.img_path, pred, gt))
 
+    @_guarded
     def after_val_epoch(self, runner, metrics=None) -> None:
         if self.run is None or not metrics:
             return
@@ -392,10 +412,10 @@ class WandbLoggerHook(Hook):
 
     # -- end -----------------------------------------------------------------------
 
+    @_guarded
     def after_run(self, runner) -> None:
         if self.run is None:
             return
-        wandb = self._wandb
         try:
             hours = (time.time() - self._start) / 3600 if self._start else 0.0
             self.run.summary["gpu_hours"] = hours * self.run.summary.get("gpu_count", 0)
@@ -404,10 +424,33 @@ class WandbLoggerHook(Hook):
             if self.log_checkpoints:
                 self._log_checkpoint(runner)
         finally:
+            self._close()
+
+    def _close(self) -> None:
+        wandb = self._wandb
+        try:
             wandb.finish()
             wandb.teardown()  # flushes the offline .wandb file before we return
+        finally:
             self.run = None
             self._restore_dirs()
+
+    def _give_up(self, where: str, exc: BaseException) -> None:
+        if self.run is None and self._wandb is None:
+            raise exc
+        where_files = getattr(self.run, "dir", None)
+        warnings.warn(
+            f"W&B logging failed in {where} ({type(exc).__name__}: {exc}) and is off for "
+            f"the rest of this run; training goes on. Logged so far: {where_files}",
+            WandbFallbackWarning,
+            stacklevel=3,
+        )
+        try:
+            if self.run is not None:
+                self._close()
+        except Exception:  # the service is gone: nothing left to flush
+            pass
+        self.run = None
 
     def _log_checkpoint(self, runner) -> None:
         best = runner.message_hub.get_info("best_ckpt")
