@@ -53,6 +53,11 @@ def add_resource_args(parser: argparse.ArgumentParser) -> None:
         "--local", action="store_true", help="submitit's local executor (no Slurm needed)"
     )
     g.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the job here without submitit or Slurm (one process: a 1-GPU check)",
+    )
+    g.add_argument(
         "--max-requeues",
         type=int,
         default=DEFAULT_MAX_REQUEUES,
@@ -146,6 +151,8 @@ def launch(
             f"{resources.ntasks_per_node} task(s)); nothing submitted (--dry-run)"
         )
         return 0
+    if getattr(args, "in_process", False):
+        return run_in_process(jobs)
     submitted = submit(
         jobs, resources=resources, folder=folder, local=args.local, max_parallel=max_parallel
     )
@@ -172,6 +179,20 @@ def launch(
     print(f"Status:   python slurm/status.py {manifest.path}")
     if args.wait:
         return wait(manifest)
+    return 0
+
+
+def run_in_process(jobs) -> int:
+    """The same TrainJob, called here: one process, no scheduler."""
+    if len(jobs) != 1:
+        raise UserError(f"--in-process runs one job, this submission has {len(jobs)}")
+    results = jobs[0]()
+    keys = ("mIoU", "mAcc", "aAcc", "final_iter", "wall_time_s")
+    figures = "  ".join(
+        f"{k}={results[k]:.2f}" if isinstance(results.get(k), float) else f"{k}={results.get(k)}"
+        for k in keys
+    )
+    print(f"Finished in process: {jobs[0].work_dir}  {figures}")
     return 0
 
 

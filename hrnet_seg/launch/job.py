@@ -155,7 +155,10 @@ class TrainJob:
                 f"same --work-dir {self.work_dir} to continue from {stop.checkpoint}."
             )
         if rank == 0:
-            _requeue(self.requeued())
+            try:
+                _requeue(self.requeued())
+            except RuntimeError:  # not a submitit job (--in-process): nothing to requeue
+                print(f"{stop}. Run the same command again to continue.", file=sys.stderr)
         sys.exit(1)  # the other tasks: Slurm ends them with the requeue anyway
 
     def result(self) -> dict:

@@ -26,3 +26,20 @@ def test_local_executor_runs_two_ddp_tasks(tmp_path, demo_root):
     manifest = json.loads(Path(re.search(r"^Manifest: (\S+)$", res.stdout, re.M)[1]).read_text())
     results = json.loads((Path(manifest["runs"][0]["work_dir"]) / "results.json").read_text())
     assert results["world_size"] == 2 and results["final_iter"] == 4
+
+
+def test_gpu_job_check_script_dry_run(tmp_path):
+    """slurm/gpu_job_check.sh (the device check: TrainJob in process, --amp), tiny on CPU."""
+    import os
+    import subprocess
+    import sys
+
+    res = subprocess.run(
+        ["bash", "slurm/gpu_job_check.sh"], cwd=Path(__file__).parents[2], capture_output=True,
+        text=True, timeout=300,
+        env={**os.environ, "DRY_RUN": "1", "OUT": str(tmp_path), "PY": sys.executable},
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "Finished in process" in res.stdout and "final_iter=2" in res.stdout
+    results = json.loads(next(tmp_path.glob("*/results.json")).read_text())
+    assert results["amp"] is True and results["final_iter"] == 2
