@@ -263,3 +263,9 @@ def test_a_dead_wandb_service_does_not_stop_training(tmp_path, demo_root, monkey
     assert len(failures) == 1 and issubclass(failures[0].category, WandbFallbackWarning)
     assert "training goes on" in str(failures[0].message)
     assert hook.run is None
+    # The hook dropped wandb's broken service connection: W&B works again in this process.
+    import wandb
+
+    run = wandb.init(mode="offline", dir=str(tmp_path / "again"), project="p")
+    run.log({"x": 1})
+    run.finish()

@@ -429,8 +429,12 @@ class WandbLoggerHook(Hook):
     def _close(self) -> None:
         wandb = self._wandb
         try:
-            wandb.finish()
-            wandb.teardown()  # flushes the offline .wandb file before we return
+            try:
+                wandb.finish()
+            finally:
+                # Flushes the offline .wandb file before we return, and drops wandb's
+                # process-wide service connection even when it is broken.
+                wandb.teardown()
         finally:
             self.run = None
             self._restore_dirs()
