@@ -8,6 +8,7 @@ selected by :mod:`.filters`; :mod:`.board` puts the sources together and ranks t
 :mod:`.wandb_log` logs the board to a W&B run.
 """
 
+from ..utils.wandb_access import WandbCredentialsError, WandbUnreachableError
 from .benchmark_file import benchmark_figures
 from .board import leaderboard
 from .filters import BadFilterError, RunFilter, WandbOnlyFilterError, mongo_filters
@@ -26,7 +27,6 @@ from .rows import (
     reference_rows,
     row_from_work_dir,
 )
-from .wandb_access import WandbCredentialsError, WandbUnreachableError
 from .wandb_log import LoggedBoard, log_leaderboard
 from .wandb_project import (
     DEFAULT_ORDER,

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..engine.hooks.wandb_logger import PROBE_TIMEOUT_S, WandbFallbackWarning
+from ..utils.wandb_access import has_credentials, reachable, server_url
 from .render import FIELDS, to_records
 from .rows import Row
-from .wandb_access import has_credentials, reachable, server_url
 from .wandb_project import LEADERBOARD_JOB_TYPE, parse_project
 
 __all__ = ["LoggedBoard", "board_table", "log_leaderboard"]

@@ -21,9 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import UserError
+from ..utils.wandb_access import WandbUnreachableError, require_credentials, server_url
 from .filters import RunFilter, mongo_filters
 from .rows import Row
-from .wandb_access import WandbUnreachableError, require_credentials, server_url
 from .wandb_rows import row_from_wandb_run
 
 __all__ = [

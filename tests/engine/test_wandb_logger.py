@@ -9,12 +9,12 @@ import warnings
 
 import pytest
 
-import hrnet_seg.engine.hooks.wandb_logger as wandb_logger  # registers the hook
 from hrnet_seg.engine.hooks.wandb_logger import WandbFallbackWarning, WandbLoggerHook
 from hrnet_seg.engine.wandb_reader import WandbFileError, find_run_files, iter_records, read_run
+from hrnet_seg.utils import wandb_access
 from tests.integration.conftest import demo_root, train  # noqa: F401  (fixture)
 
-FAKE_KEY = "fake-key"
+FAKE_KEY = "fakekey0123456789abcdef0123456789abcdef01"  # wandb wants 40+ characters
 # `.invalid` never resolves (RFC 2606): no W&B server, whatever the machine's network.
 UNREACHABLE = "https://api.wandb.invalid"
 
@@ -58,6 +58,9 @@ def test_auto_mode_resolution(monkeypatch):
     monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")  # nothing listens
     mode, why = hook._resolve_mode()
     assert mode == "offline" and "not reachable" in why
+    monkeypatch.setenv("WANDB_API_KEY", "short")
+    mode, why = hook._resolve_mode()
+    assert mode == "offline" and "malformed" in why
     # An explicit 'online' is probed too: wandb's own init would block for many seconds.
     mode, why = WandbLoggerHook(mode="online")._resolve_mode()
     assert mode == "offline" and "not reachable" in why
@@ -68,8 +71,8 @@ def test_auto_mode_resolution(monkeypatch):
 
 def test_probe_is_bounded_by_its_timeout():
     start = time.perf_counter()
-    assert not wandb_logger._reachable(UNREACHABLE, 0.5)
-    assert not wandb_logger._reachable("http://127.0.0.1:9", 0.5)  # nothing listens
+    assert not wandb_access.reachable(UNREACHABLE, 0.5)
+    assert not wandb_access.reachable("http://127.0.0.1:9", 0.5)  # nothing listens
     assert time.perf_counter() - start < 2
 
 

@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import functools
 import json
-import netrc
 import os
 import os.path as osp
-import threading
 import time
 import warnings
 from collections.abc import Sequence
-from urllib.parse import urlparse
 
 import numpy as np
 import torch
@@ -29,7 +26,9 @@ from mmengine.dist import get_world_size, is_main_process
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
+from ...errors import UserError
 from ...evaluation.confusion import nan_to_none
+from ...utils.wandb_access import has_credentials, reachable, server_url
 from ..record import environment_info
 
 __all__ = ["WandbFallbackWarning", "WandbLoggerHook"]
@@ -37,7 +36,6 @@ __all__ = ["WandbFallbackWarning", "WandbLoggerHook"]
 MODES = ("auto", "online", "offline", "disabled")
 RUN_ID_FILE = "wandb_run_id.txt"
 PROBE_TIMEOUT_S = 3.0
-DEFAULT_HOST = "https://api.wandb.ai"
 # Per-image masks are for looking at, not for measuring: larger images are strided
 # down to this side so that 4 Cityscapes frames stay a few MB per validation.
 MAX_IMAGE_SIDE = 1024
@@ -45,38 +43,6 @@ MAX_IMAGE_SIDE = 1024
 
 class WandbFallbackWarning(UserWarning):
     """W&B runs offline instead of online; the message says why."""
-
-
-def _has_credentials(host: str) -> bool:
-    if os.environ.get("WANDB_API_KEY"):
-        return True
-    try:
-        return netrc.netrc().authenticators(host) is not None
-    except (OSError, netrc.NetrcParseError):
-        return False
-
-
-def _reachable(base_url: str, timeout: float) -> bool:
-    """Whether the W&B server answers ``GET /healthz`` with 200 within ``timeout`` s.
-
-    A TCP connect is not enough: proxies and sandboxes accept connections to any
-    address. Runs in a thread because name resolution has no timeout of its own.
-    """
-    from urllib.request import urlopen
-
-    ok = []
-
-    def probe() -> None:
-        try:
-            with urlopen(f"{base_url.rstrip('/')}/healthz", timeout=timeout) as response:
-                ok.append(response.status == 200)
-        except Exception:  # URLError, HTTPError, timeouts, bad URLs: not reachable
-            pass
-
-    thread = threading.Thread(target=probe, daemon=True, name="wandb-probe")
-    thread.start()
-    thread.join(timeout)
-    return bool(ok and ok[0])
 
 
 def _jsonable(value):
@@ -187,14 +153,21 @@ class WandbLoggerHook(Hook):
             return "offline", None
         if env in ("offline", "dryrun"):
             return "offline", None
-        base_url = os.environ.get("WANDB_BASE_URL") or DEFAULT_HOST
-        host = urlparse(base_url).hostname or base_url
-        # 'online' skips the credential check (wandb may find a key we do not look for)
-        # but not the probe: wandb's own init_timeout is not a bound (init_timeout=3
-        # gave up after 13.5 s here with no network).
-        if self.mode == "auto" and not _has_credentials(host):
-            return "offline", f"no W&B credentials (WANDB_API_KEY or a netrc entry for {host})"
-        if not _reachable(base_url, PROBE_TIMEOUT_S):
+        # The server and the key as wandb itself would find them (its default server
+        # is not api.wandb.ai in every version). 'online' skips the credential check
+        # (wandb may find a key elsewhere) but not the probe: wandb's own init_timeout
+        # is not a bound (init_timeout=3 gave up after 13.5 s here with no network).
+        base_url = server_url()
+        if self.mode == "auto":
+            try:
+                found = has_credentials(base_url)
+            except UserError as exc:  # a malformed key
+                return "offline", str(exc)
+            if not found:
+                return "offline", (
+                    f"no W&B credentials for {base_url} (WANDB_API_KEY, or `wandb login`)"
+                )
+        if not reachable(base_url, PROBE_TIMEOUT_S):
             return "offline", f"{base_url} is not reachable within {PROBE_TIMEOUT_S:.0f} s"
         return "online", None
 

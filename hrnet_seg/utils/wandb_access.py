@@ -1,4 +1,5 @@
-"""Finding W&B credentials and the server before asking wandb for anything.
+"""Finding W&B credentials and the server before asking wandb for anything (the logging
+hook and the leaderboard share it).
 
 ``wandb.Api()`` prompts for an API key on a terminal (and fails elsewhere), then verifies
 it over the network; an online ``wandb.init`` waits for its ``init_timeout`` and more
@@ -53,9 +54,7 @@ def has_credentials(url: str) -> bool:
     try:
         from wandb.sdk.lib import wbauth
     except ImportError:  # wandb moved its auth module: the places the hook looks
-        from ..engine.hooks.wandb_logger import _has_credentials
-
-        return _has_credentials(urlparse(url).hostname or url)
+        return _netrc_credentials(urlparse(url).hostname or url)
     try:
         auth = wbauth.authenticate_session(
             host=url, source="tools/leaderboard.py", prompt=False, update_session=False
@@ -81,9 +80,36 @@ def require_credentials(url: str, *, purpose: str) -> None:
         )
 
 
-def reachable(url: str, timeout: float) -> bool:
-    """Whether ``url`` answers W&B's health check within ``timeout`` seconds (the probe
-    ``WandbLoggerHook`` uses before going online)."""
-    from ..engine.hooks.wandb_logger import _reachable
+def _netrc_credentials(host: str) -> bool:
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    import netrc
 
-    return _reachable(url, timeout)
+    try:
+        return netrc.netrc().authenticators(host) is not None
+    except (OSError, netrc.NetrcParseError):
+        return False
+
+
+def reachable(url: str, timeout: float) -> bool:
+    """Whether the W&B server answers ``GET /healthz`` with 200 within ``timeout`` s.
+
+    A TCP connect is not enough: proxies and sandboxes accept connections to any
+    address. Runs in a thread because name resolution has no timeout of its own.
+    """
+    import threading
+    from urllib.request import urlopen
+
+    ok = []
+
+    def probe() -> None:
+        try:
+            with urlopen(f"{url.rstrip('/')}/healthz", timeout=timeout) as response:
+                ok.append(response.status == 200)
+        except Exception:
+            ok.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(ok and ok[0])
