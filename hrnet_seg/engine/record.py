@@ -78,3 +78,20 @@ def _finite(value):
 
 def write_json(path: str | os.PathLike, data: dict) -> None:
     write_text_atomic(os.fspath(path), json.dumps(_finite(data), indent=2, sort_keys=False) + "\n")
+
+
+def previous_record(work_dir: str, *, upto_iter: int) -> dict:
+    """What an earlier start of this run recorded (its ``results.json``), for a resumed
+    start to carry on: ``best`` (when reached by ``upto_iter``, the checkpoint it resumes
+    from) and ``wall_time_s`` (all earlier starts together). Empty without a record."""
+    path = os.path.join(work_dir, "results.json")
+    try:
+        with open(path) as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    best = record.get("best") or {}
+    return {
+        "best": best if best.get("iter") is not None and best["iter"] <= upto_iter else {},
+        "wall_time_s": record.get("wall_time_s") or 0.0,
+    }

@@ -109,6 +109,24 @@ def test_resume_continues_at_the_next_iteration_on_the_same_schedule(tmp_path, d
     assert read_json(work_dir / "results.json")["resumed_from_iter"] == 4
 
 
+def test_a_resumed_run_keeps_its_best_score_and_wall_time(tmp_path, demo_root):
+    options = {"randomness.seed": 3, "train_cfg.val_interval": 2}
+    train(tmp_path / "straight", demo_root, iters=8, options=options)
+    straight = read_json(tmp_path / "straight" / "results.json")
+
+    work_dir = tmp_path / "interrupted"
+    with pytest.raises(KeyboardInterrupt):
+        train(work_dir, demo_root, iters=8, checkpoint_every=4, hooks=[_Interrupt(at=6)],
+              options=options)  # fmt: skip
+    first = read_json(work_dir / "results.json")
+    assert first["best"]["iter"] in (2, 4)
+    train(work_dir, demo_root, iters=8, checkpoint_every=4, resume="auto", options=options)
+    resumed = read_json(work_dir / "results.json")
+    # Exact resume: the same validations as the straight run, so the same best.
+    assert resumed["best"] == straight["best"]
+    assert resumed["wall_time_s"] > first["wall_time_s"]
+
+
 class _PoisonWeights(Hook):
     """Makes the forward pass produce NaN from iteration ``at`` on."""
 

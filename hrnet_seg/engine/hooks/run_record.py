@@ -9,7 +9,7 @@ from mmengine.dist import get_world_size, is_main_process
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
-from ..record import environment_info, write_json
+from ..record import environment_info, previous_record, write_json
 
 
 def _heads(model_cfg) -> list[str]:
@@ -65,6 +65,7 @@ class RunRecordHook(Hook):
         self._start_iter = 0
         self._latest: dict = {}
         self._best: dict = {}
+        self._earlier_wall_s = 0.0
 
     def before_run(self, runner) -> None:
         self._start = time.time()
@@ -73,6 +74,11 @@ class RunRecordHook(Hook):
 
     def before_train(self, runner) -> None:
         self._start_iter = runner.iter  # > 0 after a resume
+        if runner.iter > 0:
+            # A resumed run (after a preemption) keeps its best score and its wall time.
+            earlier = previous_record(runner.work_dir, upto_iter=runner.iter)
+            self._best = dict(earlier.get("best") or {})
+            self._earlier_wall_s = float(earlier.get("wall_time_s") or 0.0)
 
     def after_val_epoch(self, runner, metrics=None) -> None:
         self._record(runner, metrics)
@@ -110,7 +116,10 @@ class RunRecordHook(Hook):
             "status": status,
             "final_iter": runner.iter,
             "resumed_from_iter": self._start_iter or None,
-            "wall_time_s": round(time.time() - self._start, 1) if self._start else None,
+            # All starts together: GPU-hours of a preempted run count every segment.
+            "wall_time_s": round(self._earlier_wall_s + time.time() - self._start, 1)
+            if self._start
+            else None,
             "work_dir": runner.work_dir,
         }
         write_json(osp.join(runner.work_dir, self.filename), results)

@@ -29,7 +29,7 @@ from mmseg.registry import HOOKS
 from ...errors import UserError
 from ...evaluation.confusion import nan_to_none
 from ...utils.wandb_access import has_credentials, reachable, server_url
-from ..record import environment_info
+from ..record import environment_info, previous_record
 
 __all__ = ["WandbFallbackWarning", "WandbLoggerHook"]
 
@@ -197,6 +197,10 @@ class WandbLoggerHook(Hook):
         mode, why = self._resolve_mode()
         self.resolved_mode = mode
         self._start = time.time()
+        if runner.iter > 0:  # resumed: the best score and time of the earlier starts count
+            earlier = previous_record(runner.work_dir, upto_iter=runner.iter)
+            self._best_miou = (earlier.get("best") or {}).get("mIoU")
+            self._start -= float(earlier.get("wall_time_s") or 0.0)
         if mode == "disabled":
             return
         import wandb
