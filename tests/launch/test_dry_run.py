@@ -158,3 +158,13 @@ def test_unknown_cfg_option_fails_before_anything_is_submitted(tmp_path, capsys)
     err = capsys.readouterr().err
     assert "train_cfg.max_iter" in err and "max_iters" in err
     assert not any(tmp_path.iterdir())
+
+
+def test_the_example_sweep_file(capsys):
+    argv = ["--file", "slurm/sweeps/hrnet_lr_width.yaml", "--gpus-per-node", "4",
+            "--work-dir-root", "/scratch/runs", "--dry-run"]  # fmt: skip
+    assert load_cli("sweep").main(argv) == 0
+    text = capsys.readouterr().out
+    assert "#SBATCH --array=0-3%2" in text.splitlines()
+    assert "# run hrnet_w48_cityscapes-lr0.005:" in text
+    assert "# world size 4 (1 node(s) x 4 task(s))" in text
