@@ -132,7 +132,7 @@ def _wait_for_iteration(work_dir: Path, at_least: int, timeout: float = 120) -> 
 def test_c_preempted_job_resumes_and_finishes(tmp_path, data_root, how, monkeypatch):
     # W&B on (offline files in the work dir): the restart must continue the same run.
     monkeypatch.setenv("WANDB_MODE", "offline")
-    iters, every = 30, 10
+    iters, every = 60, 10  # the signal comes at iteration >= 12: a margin of 48
     out, manifest = submit(
         "slurm/submit.py", DEMO, "--cpus-per-task", "1", "--time", "10",
         "--work-dir-root", str(tmp_path), "--data-root", str(data_root),
