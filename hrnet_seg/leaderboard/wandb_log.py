@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..engine.hooks.wandb_logger import PROBE_TIMEOUT_S, WandbFallbackWarning
 from ..utils.wandb_access import has_credentials, reachable, server_url
+from ..utils.wandb_access import teardown as wandb_teardown
 from .render import FIELDS, to_records
 from .rows import Row
 from .wandb_project import LEADERBOARD_JOB_TYPE, parse_project
@@ -142,7 +143,7 @@ def log_leaderboard(
             )
         finally:
             run.finish()
-            wandb.teardown()  # flushes the offline .wandb file before we return
+            wandb_teardown()  # flushes the offline .wandb file; bounded
     if why:
         warnings.warn(
             f"W&B logged the leaderboard offline to {logged.run_dir}: {why}. Upload it "

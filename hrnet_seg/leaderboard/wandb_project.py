@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import UserError
-from ..utils.wandb_access import WandbUnreachableError, require_credentials, server_url
+from ..utils.wandb_access import WandbUnreachableError, require_credentials, server_url, teardown
 from .filters import RunFilter, mongo_filters
 from .rows import Row
 from .wandb_rows import row_from_wandb_run
@@ -142,6 +142,9 @@ def connect(timeout: float):
         # Api verifies the key over the network; its timeout bounds each request.
         return wandb.Api(timeout=max(1, math.ceil(timeout)))
     except wandb.errors.Error as exc:
+        # wandb's service may be stuck retrying the sign-in: stop it now, bounded,
+        # rather than in wandb's exit hook, which waits for it without a limit.
+        teardown(timeout_s=10)
         raise WandbUnreachableError(
             f"could not sign in to W&B at {url} within {timeout:g} s ({exc}). Check the "
             "network and WANDB_BASE_URL; if the server refused the key, run "

@@ -9,6 +9,7 @@ key is one clear error and no server a bounded wait: never a prompt, never a han
 
 from __future__ import annotations
 
+import contextlib
 import os
 from urllib.parse import urlparse
 
@@ -113,3 +114,47 @@ def reachable(url: str, timeout: float) -> bool:
     thread.start()
     thread.join(timeout)
     return bool(ok and ok[0])
+
+
+def teardown(timeout_s: float = 20.0) -> bool:
+    """``wandb.teardown()``, bounded: it waits for wandb's service process without a
+    timeout, and that process can hang (seen after a sign-in to an unreachable server).
+    After ``timeout_s`` the service process is killed, which ends the wait. Returns
+    whether the teardown finished on its own."""
+    import threading
+
+    import wandb
+
+    def run() -> None:
+        # A service that is gone already raises: nothing is left to flush then.
+        with contextlib.suppress(Exception):
+            wandb.teardown()
+
+    thread = threading.Thread(target=run, daemon=True, name="wandb-teardown")
+    thread.start()
+    thread.join(timeout_s)
+    if not thread.is_alive():
+        return True
+    for pid in _service_processes():
+        with contextlib.suppress(OSError):
+            os.kill(pid, 9)
+    thread.join(10)
+    return False
+
+
+def _service_processes() -> list[int]:
+    """This process's wandb-core children (from /proc: no psutil needed)."""
+    me, found = os.getpid(), []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.find("(") + 1 : stat.rfind(")")]
+        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
+        if ppid == me and name.startswith("wandb-core"):
+            found.append(int(entry))
+    return found

@@ -6,12 +6,12 @@ import json
 import os
 
 import pytest
-import wandb
 
 from hrnet_seg.engine.hooks.wandb_logger import WandbFallbackWarning
 from hrnet_seg.engine.wandb_reader import find_run_files, read_run
 from hrnet_seg.leaderboard import leaderboard, log_leaderboard, plot, to_records
 from hrnet_seg.leaderboard.render import FIELDS
+from hrnet_seg.utils import wandb_access
 from tests.leaderboard.test_leaderboard import PNG_MAGIC, load_tool, write_run
 
 
@@ -23,7 +23,7 @@ def _wandb_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wb"))
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
     monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb-config"))
-    wandb.teardown()  # wandb's process-wide settings keep the environment they first saw
+    wandb_access.teardown()  # wandb's process-wide settings keep the environment they first saw
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from hrnet_seg.leaderboard import (
     rows_from_wandb_project,
 )
 from hrnet_seg.leaderboard.wandb_project import normalise_order
+from hrnet_seg.utils import wandb_access
 from tests.leaderboard.test_leaderboard import load_tool
 
 FAKE_KEY = "0123456789abcdef0123456789abcdef01234567"  # wandb wants 40+ characters
@@ -101,9 +102,9 @@ def _no_credentials(monkeypatch, tmp_path):
     monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb-config"))
     monkeypatch.setenv("WANDB_CACHE_DIR", str(tmp_path / "wandb-cache"))  # wandb-core's logs
     # wandb's process-wide settings keep the key they saw first: start each test afresh.
-    wandb.teardown()
+    wandb_access.teardown()
     yield
-    wandb.teardown()
+    wandb_access.teardown()
 
 
 def test_filters_and_order_reach_the_api_and_rows_come_from_summary_and_config():

@@ -29,6 +29,7 @@ from mmseg.registry import HOOKS
 from ...errors import UserError
 from ...evaluation.confusion import nan_to_none
 from ...utils.wandb_access import has_credentials, reachable, server_url
+from ...utils.wandb_access import teardown as wandb_teardown
 from ..record import environment_info, previous_record
 
 __all__ = ["WandbFallbackWarning", "WandbLoggerHook"]
@@ -411,7 +412,7 @@ class WandbLoggerHook(Hook):
             finally:
                 # Flushes the offline .wandb file before we return, and drops wandb's
                 # process-wide service connection even when it is broken.
-                wandb.teardown()
+                wandb_teardown()  # bounded: wandb's own waits on its service forever
         finally:
             self.run = None
             self._restore_dirs()
