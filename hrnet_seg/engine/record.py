@@ -80,15 +80,21 @@ def write_json(path: str | os.PathLike, data: dict) -> None:
     write_text_atomic(os.fspath(path), json.dumps(_finite(data), indent=2, sort_keys=False) + "\n")
 
 
+def read_results(work_dir: str) -> dict | None:
+    """A work dir's ``results.json``, or None when it is missing or being written."""
+    try:
+        with open(os.path.join(work_dir, "results.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
 def previous_record(work_dir: str, *, upto_iter: int) -> dict:
     """What an earlier start of this run recorded (its ``results.json``), for a resumed
     start to carry on: ``best`` (when reached by ``upto_iter``, the checkpoint it resumes
     from) and ``wall_time_s`` (all earlier starts together). Empty without a record."""
-    path = os.path.join(work_dir, "results.json")
-    try:
-        with open(path) as f:
-            record = json.load(f)
-    except (OSError, ValueError):
+    record = read_results(work_dir)
+    if record is None:
         return {}
     best = record.get("best") or {}
     return {

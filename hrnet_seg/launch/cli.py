@@ -151,7 +151,7 @@ def launch(
             f"{resources.ntasks_per_node} task(s)); nothing submitted (--dry-run)"
         )
         return 0
-    if getattr(args, "in_process", False):
+    if args.in_process:
         return run_in_process(jobs)
     submitted = submit(
         jobs, resources=resources, folder=folder, local=args.local, max_parallel=max_parallel

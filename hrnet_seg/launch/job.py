@@ -98,6 +98,7 @@ class TrainJob:
     def build_config(self, *, launcher: str = "none"):
         """The resolved config this job trains (also used by ``--dry-run``)."""
         from ..engine.config import configure, load_config
+        from .preemption import add_preemption_hook
 
         cfg = load_config(self.config, self.cfg_options or None)
         configure(
@@ -114,12 +115,10 @@ class TrainJob:
             seed=self.seed,
             deterministic=self.deterministic,
         )
-        hooks = [h for h in cfg.get("custom_hooks", []) if h.get("type") != "PreemptionHook"]
-        hooks.append(dict(type="PreemptionHook"))
-        for hook in hooks:
+        add_preemption_hook(cfg)
+        for hook in cfg.custom_hooks:
             if hook.get("type") == "WandbLoggerHook":
                 hook.update({k: (list(v) if k == "tags" else v) for k, v in self.wandb.items()})
-        cfg.custom_hooks = hooks
         return cfg
 
     def _build_runner(self, dist):
@@ -163,13 +162,9 @@ class TrainJob:
 
     def result(self) -> dict:
         """What ``job.result()`` returns: the run's results.json (metrics and metadata)."""
-        import json
+        from ..engine.record import read_results
 
-        path = osp.join(self.work_dir, "results.json")
-        if not osp.exists(path):
-            return {"work_dir": self.work_dir}
-        with open(path) as f:
-            return json.load(f)
+        return read_results(self.work_dir) or {"work_dir": self.work_dir}
 
 
 def _finish_wandb(runner) -> None:

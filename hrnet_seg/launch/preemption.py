@@ -37,6 +37,12 @@ REQUEUE_SIGNAL = signal.SIGUSR2
 STOP_SIGNAL = signal.SIGTERM
 
 
+def add_preemption_hook(cfg) -> None:
+    """Put one ``PreemptionHook`` in ``cfg.custom_hooks`` (the job and the sbatch path)."""
+    hooks = [h for h in cfg.get("custom_hooks", []) if h.get("type") != "PreemptionHook"]
+    cfg.custom_hooks = [*hooks, dict(type="PreemptionHook")]
+
+
 class Preempted(Exception):
     """Raised on every rank after the preemption checkpoint is on disk."""
 

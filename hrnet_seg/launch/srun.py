@@ -10,14 +10,9 @@ import sys
 from contextlib import contextmanager
 
 from .job import DEFAULT_MAX_REQUEUES, RequeueLimitError
-from .preemption import FLAG, Preempted
+from .preemption import FLAG, Preempted, add_preemption_hook
 
 MAX_REQUEUES_ENV = "HRNET_SEG_MAX_REQUEUES"
-
-
-def add_preemption_hook(cfg) -> None:
-    hooks = [h for h in cfg.get("custom_hooks", []) if h.get("type") != "PreemptionHook"]
-    cfg.custom_hooks = [*hooks, dict(type="PreemptionHook")]
 
 
 @contextmanager

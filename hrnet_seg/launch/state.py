@@ -21,6 +21,8 @@ import os.path as osp
 import subprocess
 from dataclasses import dataclass
 
+from ..engine.record import read_results
+
 QUEUED, RUNNING, DONE, FAILED, UNKNOWN = "queued", "running", "done", "failed", "unknown"
 
 _SLURM_STATES = {
@@ -134,40 +136,47 @@ def log_paths(folder: str, job_id: str) -> tuple[str, str]:
     return str(paths.stdout), str(paths.stderr)
 
 
+# The end of a scalars.json holds hundreds of train rows: enough for the last iteration.
+_TAIL_BYTES = 64 * 1024
+
+
 def progress(work_dir: str) -> tuple[int | None, float | None, dict | None]:
-    """(last logged iteration, latest val mIoU, results.json) of a work dir."""
-    results = None
-    path = osp.join(work_dir, "results.json")
-    if osp.isfile(path):
+    """(last logged iteration, latest val mIoU, results.json) of a work dir.
+
+    ``results.json`` is rewritten at every validation (latest mIoU, kept across
+    restarts); the last iteration is in the tail of the newest start's
+    ``<timestamp>/vis_data/scalars.json``. ``status`` polls this for every run of a
+    sweep, so it reads tails, not whole logs (80k iterations are megabytes).
+    """
+    results = read_results(work_dir)
+    miou = results.get("mIoU") if results else None
+    last_iter = None
+    starts = glob.glob(osp.join(glob.escape(work_dir), "*", "vis_data", "scalars.json"))
+    for scalars in sorted(starts, reverse=True):  # newest start first
+        last_iter = _last_iter(scalars)
+        if last_iter is not None:
+            break
+    if results and results.get("final_iter"):
+        last_iter = max(last_iter or 0, int(results["final_iter"]))
+    return last_iter, (float(miou) if miou is not None else None), results
+
+
+def _last_iter(path: str) -> int | None:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - _TAIL_BYTES))
+            lines = f.read().decode(errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
         try:
-            with open(path) as f:
-                results = json.load(f)
-        except (OSError, ValueError):
-            results = None
-    last_iter, miou = None, None
-    # Every start (first and resumed) writes its own <timestamp>/vis_data/scalars.json.
-    for scalars in sorted(
-        glob.glob(osp.join(glob.escape(work_dir), "*", "vis_data", "scalars.json"))
-    ):
-        try:
-            with open(scalars) as f:
-                lines = f.readlines()
-        except OSError:
-            continue
-        for line in lines:
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue  # a line being written
-            if "iter" in row:
-                last_iter = max(last_iter or 0, int(row["iter"]))
-            if "mIoU" in row:
-                miou = float(row["mIoU"])
-    if results:
-        last_iter = max(last_iter or 0, int(results.get("final_iter") or 0)) or last_iter
-        if results.get("mIoU") is not None:
-            miou = float(results["mIoU"])
-    return last_iter, miou, results
+            row = json.loads(line)
+        except ValueError:
+            continue  # a line being written, or cut by the seek
+        if "iter" in row:
+            return int(row["iter"])
+    return None
 
 
 def run_state(

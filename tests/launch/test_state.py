@@ -30,9 +30,17 @@ def state_of(tmp_path, slurm_state=None, executor="slurm"):
 
 def test_progress_reads_every_start_of_a_run(tmp_path):
     work = tmp_path / "w"
-    write_scalars(work, "20260101_000000", [{"iter": 1}, {"iter": 2}, {"mIoU": 10.0, "step": 2}])
-    write_scalars(work, "20260101_010000", [{"iter": 3}, {"iter": 4}, {"mIoU": 20.5, "step": 4}])
-    assert st.progress(str(work))[:2] == (4, 20.5)
+    # A long first start (its tail is all that is read), then a resumed one.
+    rows = [{"iter": i, "loss": 1.0, "lr": 0.01} for i in range(1, 5001)]
+    write_scalars(work, "20260101_000000", [*rows, {"mIoU": 10.0, "step": 5000}])
+    assert st.progress(str(work))[:2] == (5000, None)  # no results.json yet
+    (work / "results.json").write_text(json.dumps({"mIoU": 20.5, "final_iter": 5000}))
+    write_scalars(work, "20260101_010000", [{"iter": 5001}, {"iter": 5002}])
+    assert st.progress(str(work))[:2] == (5002, 20.5)
+    # A start that has logged nothing yet: the earlier start's last iteration stands.
+    (work / "20260101_020000" / "vis_data").mkdir(parents=True)
+    (work / "20260101_020000" / "vis_data" / "scalars.json").write_text("")
+    assert st.progress(str(work))[:2] == (5002, 20.5)
 
 
 @pytest.mark.parametrize(
