@@ -29,6 +29,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--bf16", action="store_true", help="bf16 autocast for our model")
     p.add_argument("--no-channels-last", action="store_true", help="NCHW for our model")
     p.add_argument("--compile", action="store_true", help="torch.compile our model")
+    p.add_argument(
+        "--compile-backend",
+        default="inductor",
+        help="torch.compile backend (inductor; aot_eager traces without code generation)",
+    )
     p.add_argument("--vs-mmseg", action="store_true", help="also run mmseg's own HRNet")
     p.add_argument("--slide", action="store_true", help="also time sliding-window inference")
     p.add_argument("--skip-train", action="store_true")
@@ -76,6 +81,7 @@ def main(argv=None) -> int:
         bf16=args.bf16,
         channels_last=not args.no_channels_last,
         compile=args.compile,
+        compile_backend=args.compile_backend,
         vs_mmseg=args.vs_mmseg,
         train=not args.skip_train,
         infer=not args.skip_infer,
