@@ -10,7 +10,7 @@ from mmengine.config import Config
 
 from ..evaluation.confusion import confusion_matrix
 from .flops import official_gflops, segmentor_macs
-from .models import build
+from .models import build, compile_segmentor
 from .timing import (
     Inference,
     TrainStep,
@@ -68,7 +68,7 @@ def _variants(cfg: Config, opts: Options, device: torch.device) -> dict[str, Var
     Speed-ups are then stated against each, and against the fastest of them."""
     ours = build(cfg, channels_last=opts.channels_last, crop=opts.crop).to(device)
     if opts.compile:
-        ours = torch.compile(ours, backend=opts.compile_backend)
+        compile_segmentor(ours, backend=opts.compile_backend)
     variants = {"ours": Variant(ours, opts.bf16)}
     if opts.vs_mmseg:
         precisions = [False, True] if opts.bf16 else [False]
@@ -124,7 +124,7 @@ def run_benchmark(cfg: Config, opts: Options) -> Result:
     torch.manual_seed(0)
     models = _variants(cfg, opts, device)
     ours = models["ours"].model
-    plain = getattr(ours, "_orig_mod", ours)
+    plain = ours
     num_classes = (
         plain.decode_head[-1].num_classes
         if isinstance(plain.decode_head, torch.nn.ModuleList)
@@ -168,7 +168,7 @@ def _inference(models, opts: Options, device, num_classes: int, result: Result) 
         }
         if mode == "slide":
             for v in models.values():
-                plain = getattr(v.model, "_orig_mod", v.model)
+                plain = v.model
                 h, w = opts.crop
                 plain.test_cfg = dict(
                     mode="slide", crop_size=(h, w), stride=(2 * h // 3, 2 * w // 3)

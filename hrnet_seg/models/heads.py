@@ -29,22 +29,30 @@ def resize_concat(
 ) -> torch.Tensor:
     """Upsample every input to the first one's size and concatenate along channels."""
     first = inputs[0]
+    if torch.compiler.is_compiling():
+        # The cache is Python state keyed on tensor identity, which a compiled graph
+        # cannot guard on; inside a compiled head the concat is simply part of its graph.
+        return _upsample_concat(inputs, align_corners=align_corners)
     key = (tuple((id(t), t._version) for t in inputs), align_corners)
     hit = _CONCAT_CACHE.get(id(first))
     if hit is not None and hit[0]() is first and hit[1] == key:
         return hit[2]
-    size = first.shape[-2:]
-    parts = [first]
+    result = _upsample_concat(inputs, align_corners=align_corners)
+    if id(first) not in _CONCAT_CACHE:
+        weakref.finalize(first, _CONCAT_CACHE.pop, id(first), None)
+    _CONCAT_CACHE[id(first)] = (weakref.ref(first), key, result)
+    return result
+
+
+def _upsample_concat(inputs, *, align_corners: bool) -> torch.Tensor:
+    size = inputs[0].shape[-2:]
+    parts = [inputs[0]]
     parts += [
         t if t.shape[-2:] == size
         else F.interpolate(t, size=size, mode="bilinear", align_corners=align_corners)
         for t in inputs[1:]
     ]  # fmt: skip
-    result = torch.cat(parts, dim=1)
-    if id(first) not in _CONCAT_CACHE:
-        weakref.finalize(first, _CONCAT_CACHE.pop, id(first), None)
-    _CONCAT_CACHE[id(first)] = (weakref.ref(first), key, result)
-    return result
+    return torch.cat(parts, dim=1)
 
 
 class _HRNetV2Inputs:

@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 
 from hrnet_seg.benchmark.flops import official_gflops, segmentor_macs
-from hrnet_seg.benchmark.models import build
+from hrnet_seg.benchmark.models import build, compile_segmentor
 from tests.conftest import REPO, randomize
 
 W18 = REPO / "configs/hrnet_w18_cityscapes.py"
@@ -127,8 +127,13 @@ def test_gpu_script_dry_run_on_cpu(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     runs = sorted(p.name for p in tmp_path.glob("*.json"))
     assert len(runs) == 8
-    fp32 = json.loads((tmp_path / "w48_fcn_fp32_vs_mmseg.json").read_text())
-    assert {"train_speedup", "infer_whole_speedup", "train_mmseg_img_per_s"} <= set(fp32)
+    side_by_side = json.loads((tmp_path / "w48_fcn_bf16_cl_vs_mmseg.json").read_text())
+    expected = {"train_speedup", "infer_whole_speedup", "train_mmseg_img_per_s"}
+    expected |= {f"train_speedup_vs_{name}" for name in ("mmseg", "mmseg_cl", "mmseg_cl_bf16")}
+    assert expected <= set(side_by_side)
+    fp32 = json.loads((tmp_path / "w48_ocr_fp32_vs_mmseg.json").read_text())
+    assert {"train_speedup_vs_mmseg", "train_speedup_vs_mmseg_cl"} <= set(fp32)
+    assert "train_speedup_vs_mmseg_bf16" not in fp32
     compiled = json.loads((tmp_path / "w48_ocr_bf16_cl_compile.json").read_text())
     assert compiled["options"]["compile"] and compiled["train_mfu_pct"] > 0
 
@@ -146,3 +151,18 @@ def test_gpu_script_stops_at_its_budget(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0
     assert result.stdout.count("skipped: the 0s budget is spent") == 8
+
+
+def test_compile_reaches_the_networks_the_segmentor_calls():
+    # torch.compile(segmentor) compiles only segmentor.forward, which encode_decode and
+    # the heads' loss bypass: the benchmark's --compile once timed eager code. The
+    # "eager" backend runs dynamo's capture without code generation (fast on CPU).
+    from torch._dynamo.utils import counters
+
+    ours, reference = twins(OCR)
+    compile_segmentor(ours, backend="eager")
+    x = torch.randn(1, 3, 64, 128)
+    counters.clear()
+    actual = logits(ours, x)
+    assert counters["stats"]["unique_graphs"] >= 3  # backbone and both cascade heads
+    assert torch.equal(actual, logits(reference, x))
