@@ -33,7 +33,12 @@ class ThroughputHook(Hook):
         hub = runner.message_hub
         if "train/time" not in hub.log_scalars or not data_batch:
             return
-        iter_time = hub.get_scalar("train/time").current()
+        # The log line's ``time`` is the mean over the log processor's window (mmengine
+        # averages keys matching its mean_pattern); img/s must describe the same
+        # iterations, else a slow first step or one stall shows up in one figure only.
+        window = getattr(runner.log_processor, "window_size", 10)
+        window = window if isinstance(window, int) else 10
+        iter_time = hub.get_scalar("train/time").mean(window)
         images = len(data_batch["inputs"]) * get_world_size()
         if iter_time > 0:
             hub.update_scalar("train/img_per_s", images / iter_time)
