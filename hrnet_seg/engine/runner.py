@@ -34,6 +34,7 @@ from .checkpoint import (
     fsync_and_replace,
     remove_stale_temporaries,
 )
+from .console import keep_console_short, run_overview
 
 
 @RUNNERS.register_module()
@@ -49,7 +50,18 @@ class SegRunner(Runner):
 
         logger = super().build_logger(*args, **kwargs)
         quiet_logger(logger)
+        keep_console_short(logger)
         return logger
+
+    def train(self):
+        # mmengine builds the loops inside train() (building is idempotent): build them
+        # first, so that the terminal can say in a few lines what is about to run.
+        if self._train_loop is not None:
+            self._train_loop = self.build_train_loop(self._train_loop)
+            if self._val_loop is not None:
+                self._val_loop = self.build_val_loop(self._val_loop)
+            self.logger.info(run_overview(self))
+        return super().train()
 
     def setup_env(self, env_cfg) -> None:
         # mmengine's pytorch launcher calls torch.cuda.set_device unconditionally,

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from mmengine.utils import track_iter_progress
 
 from ..errors import UserError
+from ..utils.progress import Progress
 from .confusion import confusion_matrix, summarize
 from .export import (
     DATASETS,
@@ -168,15 +168,15 @@ def evaluate_folder(
 
 
 def _accumulate(matrix: np.ndarray, matrices, total: int, progress: bool) -> np.ndarray:
-    if progress:
-        matrices = track_iter_progress((matrices, total), file=sys.stderr)
+    bar = Progress(total, what="images", file=sys.stderr) if progress else None
     try:
         for image in matrices:
             matrix += image
-    except BaseException:
-        if progress:  # end the bar's line, so that the error message starts a line
-            sys.stderr.write("\n")
-        raise
+            if bar is not None:
+                bar.update()
+    finally:  # also on an error: end the bar's line, so that the message starts a line
+        if bar is not None:
+            bar.close()
     return matrix
 
 

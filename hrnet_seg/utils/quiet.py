@@ -21,6 +21,9 @@ NOISY_LOG_MESSAGES = (
     '"FileClient" will be deprecated in future',
     '"HardDiskBackend" is the alias of "LocalBackend"',
     "The prefix is not set in metric class",
+    # mmengine says this of every non-distributed run, SyncBN or not; SegRunner's own
+    # fallback warns once when a model really has SyncBN to revert.
+    "Distributed training is not used, all SyncBatchNorm",
 )
 
 

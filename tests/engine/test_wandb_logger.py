@@ -73,7 +73,9 @@ def test_probe_is_bounded_by_its_timeout():
     start = time.perf_counter()
     assert not wandb_access.reachable(UNREACHABLE, 0.5)
     assert not wandb_access.reachable("http://127.0.0.1:9", 0.5)  # nothing listens
-    assert time.perf_counter() - start < 2
+    # A hang guard with a wide margin (the machine may be loaded): unbounded, a connect
+    # to an unresolvable host or a closed port can take minutes.
+    assert time.perf_counter() - start < 30
 
 
 def test_reader_rejects_other_files(tmp_path):
@@ -175,19 +177,16 @@ def test_offline_run_is_read_back(tmp_path, demo_root, monkeypatch):  # noqa: F8
 
 
 @pytest.mark.slow
-def test_auto_mode_with_a_key_and_no_network(tmp_path, demo_root, monkeypatch):  # noqa: F811
+def test_auto_mode_with_a_key_and_no_network(tmp_path, demo_root, monkeypatch, capfd):  # noqa: F811
     monkeypatch.setenv("WANDB_API_KEY", FAKE_KEY)
     monkeypatch.setenv("WANDB_BASE_URL", UNREACHABLE)
     times = {}
 
     class Timed(WandbLoggerHook):
         def before_train(self, runner):
-            times["init"] = time.perf_counter()
+            start = time.perf_counter()
             super().before_train(runner)
-
-        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-            times.setdefault("first_iter", time.perf_counter())
-            super().after_train_iter(runner, batch_idx, data_batch, outputs)
+            times["init"] = time.perf_counter() - start
 
     hook = Timed(mode="auto", num_images=1)
     with warnings.catch_warnings(record=True) as caught:
@@ -197,9 +196,15 @@ def test_auto_mode_with_a_key_and_no_network(tmp_path, demo_root, monkeypatch): 
     assert len(fallbacks) == 1, [str(w.message) for w in fallbacks]
     assert "not reachable" in str(fallbacks[0].message)
     assert hook.resolved_mode == "offline"
-    started = times["first_iter"] - times["init"]
-    print(f"auto mode: first iteration {started:.2f} s after the hook's init")
-    assert started < 10
+    print(f"auto mode: the hook's start took {times['init']:.2f} s")
+    # A hang guard, not a speed test: an online wandb.init without a network waits 90 s
+    # (its init_timeout) and more; the probe gives up after PROBE_TIMEOUT_S.
+    assert times["init"] < 60
+    # The hook sets wandb's folders before it reads wandb's settings (wandb warns when
+    # they change afterwards), and wandb's banner and end-of-run block stay quiet.
+    printed = "".join(capfd.readouterr())
+    assert "environment variables will be ignored" not in printed
+    assert "Run history" not in printed
     run = read_run(find_run_files(tmp_path)[0])
     assert [r["iter"] for r in run.history if "train/loss" in r] == [1, 2]
 

@@ -145,10 +145,13 @@ class WandbLoggerHook(Hook):
 
     # -- mode and init -------------------------------------------------------------
 
+    def _disabled(self) -> bool:
+        return self.mode == "disabled" or os.environ.get("WANDB_MODE", "").lower() == "disabled"
+
     def _resolve_mode(self) -> tuple[str, str | None]:
         """The mode to start with and, when it is offline against the request, why."""
         env = os.environ.get("WANDB_MODE", "").lower()
-        if env == "disabled" or self.mode == "disabled":
+        if self._disabled():
             return "disabled", None
         if self.mode == "offline":
             return "offline", None
@@ -195,19 +198,23 @@ class WandbLoggerHook(Hook):
             self._init(runner)
 
     def _init(self, runner) -> None:
-        mode, why = self._resolve_mode()
-        self.resolved_mode = mode
         self._start = time.time()
         if runner.iter > 0:  # resumed: the best score and time of the earlier starts count
             earlier = previous_record(runner.work_dir, upto_iter=runner.iter)
             self._best_miou = (earlier.get("best") or {}).get("mIoU")
             self._start -= float(earlier.get("wall_time_s") or 0.0)
-        if mode == "disabled":
+        if self._disabled():
+            self.resolved_mode = "disabled"
             return
+        # The folders first: finding the server reads wandb's settings, and wandb warns
+        # ("Changes to your wandb environment variables will be ignored") when they
+        # change after that.
+        self._set_dirs(runner.work_dir)
+        mode, why = self._resolve_mode()
+        self.resolved_mode = mode
         import wandb
 
         self._wandb = wandb
-        self._set_dirs(runner.work_dir)
         id_file = osp.join(runner.work_dir, RUN_ID_FILE)
         run_id, resume = None, None
         if runner.iter > 0 and osp.isfile(id_file):  # a resumed training: same curve
@@ -224,7 +231,9 @@ class WandbLoggerHook(Hook):
             id=run_id,
             resume=resume,
             config=_jsonable(runner.cfg.to_dict()),
-            settings=wandb.Settings(init_timeout=self.init_timeout),
+            # quiet: wandb's banner and its end-of-run history block would bury the
+            # score; the tools print the run folder (and `wandb sync`) themselves.
+            settings=wandb.Settings(init_timeout=self.init_timeout, quiet=True),
         )
         if mode == "online":
             try:
