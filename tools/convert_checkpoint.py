@@ -36,11 +36,10 @@ def _run(argv=None) -> int:
     args = parse_args(argv)
     state, head = convert_official_segmentation(load_checkpoint_file(args.src))
     if args.config:
-        from mmengine.config import Config
-
+        from hrnet_seg.engine.config import load_config
         from hrnet_seg.models import build_segmentor
 
-        cfg = Config.fromfile(args.config)
+        cfg = load_config(args.config)
         cfg.model.backbone.pretrained = None  # weights come from the checkpoint
         model = build_segmentor(cfg.model)
         result = model.load_state_dict(state, strict=False)

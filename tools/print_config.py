@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import hrnet_seg  # noqa: F401  (registers the backbone; configs import it too)
+from hrnet_seg.errors import run_tool
 
 
 def main(argv=None) -> int:
-    from mmengine.config import Config, DictAction
+    from mmengine.config import DictAction
+
+    from hrnet_seg.engine.config import load_config
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("config")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction)
     args = parser.parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    # Any config file prints (a _base_ part too); keys, types and values are checked.
+    cfg = load_config(args.config, args.cfg_options, required=())
     print(cfg.pretty_text)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(run_tool(main))

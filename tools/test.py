@@ -34,13 +34,19 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     from hrnet_seg.engine import SegRunner
-    from hrnet_seg.engine.config import check_data, configure, configure_test, load_config
+    from hrnet_seg.engine.config import (
+        TEST_KEYS,
+        check_data,
+        configure,
+        configure_test,
+        load_config,
+    )
     from hrnet_seg.engine.runner import close_distributed
     from hrnet_seg.utils.quiet import quiet_stack
     from hrnet_seg.utils.torch_load import require_file
 
     quiet_stack()
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, required=TEST_KEYS)
     name = osp.splitext(osp.basename(args.config))[0]
     configure(
         cfg,

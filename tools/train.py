@@ -40,15 +40,30 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parse_run_args(parser, argv)
 
 
+def stoppable(cfg, args, argv):
+    """How the run stops early with a checkpoint: under srun (slurm/train.sbatch) on
+    preemption, with a requeue; elsewhere on Ctrl-C, at the end of the iteration in flight."""
+    if args.launcher == "slurm":
+        from hrnet_seg.launch.srun import preemptible
+
+        return preemptible(cfg)
+    from hrnet_seg.engine.cli import resume_command
+    from hrnet_seg.launch.preemption import interruptible
+
+    argv = sys.argv if argv is None else ["tools/train.py", *argv]
+    return interruptible(cfg, resume_command=resume_command(argv, work_dir=cfg.work_dir))
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from hrnet_seg.engine import SegRunner
-    from hrnet_seg.engine.config import configure, load_config, preflight_train
+    from hrnet_seg.engine.config import TRAIN_KEYS, configure, load_config, preflight_train
     from hrnet_seg.engine.runner import close_distributed
+    from hrnet_seg.engine.work_dir import training_work_dir
     from hrnet_seg.utils.quiet import quiet_stack
 
     quiet_stack()
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, required=TRAIN_KEYS)
     configure(
         cfg,
         config_path=args.config,
@@ -62,13 +77,7 @@ def main(argv=None) -> int:
         deterministic=args.deterministic,
     )
     preflight_train(cfg)
-    if args.launcher == "slurm":
-        # srun under slurm/train.sbatch: checkpoint and requeue on preemption.
-        from hrnet_seg.launch.srun import preemptible
-
-        with preemptible(cfg):
-            SegRunner.from_cfg(cfg).train()
-    else:
+    with training_work_dir(cfg.work_dir), stoppable(cfg, args, argv):
         SegRunner.from_cfg(cfg).train()
     close_distributed()
     return 0

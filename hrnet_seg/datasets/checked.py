@@ -1,6 +1,6 @@
 """mmseg's Cityscapes and ADE20K datasets, with checks that turn bad data into
-messages naming the file: the layout check (``layout.py``) when the file list is
-built, and per sample an unreadable image or label values outside the classes."""
+messages naming the file: the layout check (``layout.py``, sizes included) when the file
+list is built, and per sample an unreadable image or label values outside the classes."""
 
 from __future__ import annotations
 
@@ -46,6 +46,9 @@ class CheckedDatasetMixin:
             seg_map_dir=os.path.relpath(self.data_prefix.get("seg_map_path", ""), root or "."),
             img_suffix=self.img_suffix,
             seg_map_suffix=self.seg_map_suffix,
+            # Here, not in the tools' preflight: once per split, and still before the
+            # first iteration (mmengine builds the train and val loaders first).
+            sizes=True,
         )
         return super().load_data_list()
 

@@ -1,6 +1,7 @@
 """Checking a dataset split on disk before training, and saying in plain words what is
 wrong: no dataset at the root, an empty split, images without labels or labels without
-images. The same check runs in the tools' preflight and when a dataset is built."""
+images, an image and its label of different sizes. The same check runs in the tools'
+preflight and when a dataset is built; sizes only then (see :func:`check_sizes`)."""
 
 from __future__ import annotations
 
@@ -79,6 +80,42 @@ def _first(items: list[str], n: int = 5) -> str:
     return ", ".join(items[:n]) + (f", ... ({len(items) - n} more)" if len(items) > n else "")
 
 
+def _size(path: str) -> tuple[int, int] | None:
+    """(width, height) from the file's header; None when unreadable (the dataset names
+    corrupt files when it loads them)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except Exception:  # PIL raises OSError, SyntaxError, ValueError on broken headers
+        return None
+
+
+def check_sizes(fmt: DatasetFormat, pairs: list[tuple[str, str]]) -> None:
+    """Each label has its image's size. mmseg would stack mismatched crops at iteration 1
+    (``torch.stack`` error), fail at the first validation, or silently rescale a
+    same-aspect label. Reads only the PNG / JPEG headers: 0.2-0.3 ms per 2048x1024 PNG on
+    this project's machine, so ~2 s for Cityscapes' 3475 train+val pairs, once per start."""
+    mismatched = []
+    for image, label in pairs:
+        image_size, label_size = _size(image), _size(label)
+        if image_size and label_size and image_size != label_size:
+            mismatched.append(
+                f"{image} is {image_size[0]}x{image_size[1]}, its label {label} is "
+                f"{label_size[0]}x{label_size[1]}"
+            )
+    if mismatched:
+        raise DatasetLayoutError(
+            f"{fmt.name}: {len(mismatched)} image(s) and label(s) differ in size (width x "
+            f"height):\n  "
+            + "\n  ".join(mismatched[:5])
+            + (f"\n  ... ({len(mismatched) - 5} more)" if len(mismatched) > 5 else "")
+            + "\nA label must have its image's size: restore the pair from the original "
+            "download (Cityscapes: regenerate labels with tools/convert_cityscapes.py)."
+        )
+
+
 def check_split(
     *,
     fmt: DatasetFormat,
@@ -87,11 +124,13 @@ def check_split(
     seg_map_dir: str,
     img_suffix: str | None = None,
     seg_map_suffix: str | None = None,
+    sizes: bool = False,
 ) -> int:
     """Check one split; return its number of image/label pairs.
 
     ``img_dir`` and ``seg_map_dir`` are relative to ``data_root`` (mmseg's
-    ``data_prefix``). Raises :class:`DatasetLayoutError`.
+    ``data_prefix``); ``sizes`` also compares every pair's sizes (:func:`check_sizes`).
+    Raises :class:`DatasetLayoutError`.
     """
     img_suffix = img_suffix or fmt.img_suffix
     seg_map_suffix = seg_map_suffix or fmt.seg_map_suffix
@@ -155,4 +194,6 @@ def check_split(
             show_layout=False,
             hint="Restore the missing files, or remove the unpaired ones from the split.",
         )
+    if sizes:
+        check_sizes(fmt, [(images[k], labels[k]) for k in sorted(images)])
     return len(images)

@@ -38,19 +38,25 @@ def write_text_atomic(path: str, text: str) -> None:
     fsync_and_replace(tmp, path)
 
 
-def find_latest_checkpoint(work_dir: str) -> str | None:
-    """The complete ``iter_N.pth`` with the largest N in ``work_dir``, or None.
+def checkpoints_newest_first(work_dir: str) -> list[str]:
+    """Every renamed (hence once complete) ``iter_N.pth`` in ``work_dir``, largest N first.
 
-    Only renamed (hence complete) files match; leftover ``*.tmp`` files of an
-    interrupted save are ignored. mmengine's ``last_checkpoint`` pointer is not
-    trusted: it is written non-atomically after the checkpoint.
+    Leftover ``*.tmp`` files of an interrupted save are ignored. mmengine's
+    ``last_checkpoint`` pointer is not trusted: it is written non-atomically after the
+    checkpoint.
     """
-    best: tuple[int, str] | None = None
+    found = []
     for path in glob.glob(os.path.join(glob.escape(work_dir), "iter_*.pth")):
         match = _ITER_CKPT.match(os.path.basename(path))
-        if match and (best is None or int(match.group(1)) > best[0]):
-            best = (int(match.group(1)), path)
-    return best[1] if best else None
+        if match:
+            found.append((int(match.group(1)), path))
+    return [path for _, path in sorted(found, reverse=True)]
+
+
+def find_latest_checkpoint(work_dir: str) -> str | None:
+    """The ``iter_N.pth`` with the largest N in ``work_dir``, or None."""
+    found = checkpoints_newest_first(work_dir)
+    return found[0] if found else None
 
 
 def remove_stale_temporaries(work_dir: str) -> list[str]:

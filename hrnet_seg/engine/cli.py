@@ -27,3 +27,23 @@ def parse_run_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Names
     # torch.distributed.launch passes --local-rank; mmengine reads the environment.
     os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
     return args
+
+
+def resume_command(argv: list[str], *, work_dir: str) -> str:
+    """The command that continues a run started with ``argv`` (script first): the same
+    flags, with ``--work-dir`` and a plain ``--resume`` (the newest checkpoint)."""
+    import shlex
+
+    kept: list[str] = []
+    args = iter(argv[1:])
+    for arg in args:
+        if arg == "--work-dir":
+            next(args, None)
+        elif arg == "--resume":
+            # As argparse reads nargs="?": the next word is its PATH unless it is a flag.
+            following = next(args, None)
+            if following is not None and following.startswith("-"):
+                kept.append(following)
+        elif not arg.startswith(("--work-dir=", "--resume=")):
+            kept.append(arg)
+    return shlex.join(["python", argv[0], *kept, "--work-dir", work_dir, "--resume"])

@@ -8,10 +8,13 @@ data or pretrained weights are reported before anything slow starts.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import inspect
 import os.path as osp
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from mmengine.config import Config, ConfigDict
 
@@ -26,6 +29,20 @@ class ConfigError(UserError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
+
+
+class ConfigFileError(UserError, ValueError):
+    """A config file that cannot be read as a config: wrong type, syntax, contents."""
+
+
+class ConfigValueError(UserError, ValueError):
+    """A config value of the wrong type or out of range; the message names the key."""
+
+
+# What a config must define for each tool to run (mmengine's Runner reads these).
+TRAIN_KEYS = ("model", "train_dataloader", "train_cfg", "optim_wrapper")
+TEST_KEYS = ("model", "test_dataloader", "test_cfg", "test_evaluator")
+CONFIG_SUFFIXES = (".py", ".yml", ".yaml", ".json")  # what mmengine's Config reads
 
 
 def _suggest(word: str, choices) -> str:
@@ -165,15 +182,178 @@ def check_override_keys(cfg: Config, options: Mapping) -> None:
             )
 
 
-def load_config(path: str, cfg_options: Mapping | None = None) -> Config:
-    """Read a config file, apply ``--cfg-options``, check keys and types."""
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A value a config key must have: its description and the test."""
+
+    expected: str
+    holds: Callable[[object], bool]
+
+
+_POSITIVE_INT = _Rule("a whole number >= 1", lambda v: type(v) is int and v >= 1)
+_COUNT = _Rule("a whole number >= 0", lambda v: type(v) is int and v >= 0)
+_POSITIVE = _Rule("a number > 0", lambda v: _is_number(v) and v > 0)
+_NON_NEGATIVE = _Rule("a number >= 0", lambda v: _is_number(v) and v >= 0)
+# Keys users override most, whose bad values otherwise fail deep inside torch or
+# mmengine (``'<=' not supported between 'float' and 'str'``) or only at iteration 1.
+VALUE_RULES = {
+    r"\w+_dataloader\.batch_size": _POSITIVE_INT,
+    r"\w+_dataloader\.num_workers": _COUNT,
+    r"optim_wrapper\.optimizer\.lr": _POSITIVE,
+    r"optim_wrapper\.optimizer\.(momentum|weight_decay)": _NON_NEGATIVE,
+    r"train_cfg\.(max_iters|val_interval)": _POSITIVE_INT,
+    r"model\.(decode_head|auxiliary_head)(\.\d+)?\.num_classes": _POSITIVE_INT,
+}
+
+
+def _where(key: str, path: str, options: Mapping) -> str:
+    return "--cfg-options" if key in options else path
+
+
+def _check_override_types(cfg: Config, options: Mapping) -> None:
+    """An override keeps the kind of value the config has (a number stays a number):
+    ``lr=abc`` is a typo, not a new learning rate."""
+    for key, new in options.items():
+        old = _get(cfg, key)
+        if old is None or new is None:
+            continue  # unset keys take anything, and None switches a feature off
+        if isinstance(old, bool):
+            ok = isinstance(new, bool) or new in (0, 1)
+            expected = "True or False"
+        elif _is_number(old):
+            ok = _is_number(new)
+            expected = "a number"
+        elif isinstance(old, list | tuple):
+            ok = isinstance(new, list | tuple)
+            expected = "a list such as [1, 2] or 1,2"
+        else:
+            continue
+        if not ok:
+            raise ConfigValueError(
+                f"Bad value for {key} (--cfg-options): {new!r} is not {expected} (the "
+                f"config has {old!r}). Write e.g. {key}={old!r}."
+            )
+
+
+def _get(cfg: Config, key: str, default=None):
+    node = cfg._cfg_dict
+    for part in key.split("."):
+        if isinstance(node, list | tuple) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, Mapping) and part in node:
+            node = node[part]
+        else:
+            return default
+    return node
+
+
+def _flatten(node, prefix: str = ""):
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(node, list | tuple) and any(isinstance(v, Mapping) for v in node):
+        for i, value in enumerate(node):
+            yield from _flatten(value, f"{prefix}.{i}")
+    else:
+        yield prefix, node
+
+
+def check_values(cfg: Config, *, path: str, options: Mapping | None = None) -> None:
+    """The keys of :data:`VALUE_RULES` hold values of the right kind and range, and our
+    backbone's ``arch`` names a preset or a valid stage spec."""
+    options = options or {}
+    for key, value in _flatten(cfg._cfg_dict.to_dict()):
+        rule = next((r for p, r in VALUE_RULES.items() if re.fullmatch(p, key)), None)
+        if rule is not None and not rule.holds(value):
+            raise ConfigValueError(
+                f"Bad value for {key} ({_where(key, path, options)}): {value!r}; expected "
+                f"{rule.expected}."
+            )
+    for name in [k for k in cfg if k.endswith("_dataloader")]:
+        loader = cfg.get(name) or {}
+        if loader.get("persistent_workers") and loader.get("num_workers") == 0:
+            raise ConfigValueError(
+                f"{name}.num_workers=0 with {name}.persistent_workers=True: torch needs "
+                f"workers to keep; also set {name}.persistent_workers=False."
+            )
+    backbone = _get(cfg, "model.backbone") or {}
+    if isinstance(backbone, Mapping) and backbone.get("type") == "HighResolutionNet":
+        from ..models.arch import resolve_arch
+
+        try:
+            resolve_arch(backbone.get("arch", "W48"))
+        except (ValueError, TypeError) as exc:
+            key = "model.backbone.arch"
+            raise ConfigValueError(
+                f"Bad value for {key} ({_where(key, path, options)}): {exc}"
+            ) from None
+
+
+def check_required(cfg: Config, *, path: str, keys: tuple[str, ...]) -> None:
+    """``cfg`` defines what the tool needs: a Python file of other variables is not a
+    segmentation config."""
+    missing = [key for key in keys if not cfg.get(key)]
+    if missing:
+        found = ", ".join(sorted(k for k in cfg if not k.startswith("_"))[:8]) or "nothing"
+        raise ConfigFileError(
+            f"{path} is not a segmentation config: it defines no {', '.join(missing)} "
+            f"(it defines {found}). Use a config from configs/ (e.g. "
+            "configs/hrnet_w18_cityscapes.py), or start yours with _base_ = [...] from "
+            "configs/_base_/ as they do."
+        )
+
+
+def read_config_file(path: str) -> Config:
+    """``Config.fromfile`` with the file's problems as one message naming it."""
     if not osp.isfile(path):
         raise ConfigError(f"Config file not found: {path!r}. The zoo configs are in configs/.")
-    cfg = Config.fromfile(path)
+    if not path.endswith(CONFIG_SUFFIXES):
+        raise ConfigFileError(
+            f"{path} is not a config file: configs are Python files ({', '.join(CONFIG_SUFFIXES)} "
+            "are read), e.g. configs/hrnet_w18_cityscapes.py."
+        )
+    if path.endswith(".py"):
+        # mmengine parses the file without its name ("File <unknown>, line 11").
+        try:
+            with open(path, encoding="utf-8") as f:
+                ast.parse(f.read(), filename=path)
+        except SyntaxError as exc:
+            text = (exc.text or "").strip()
+            raise ConfigFileError(
+                f"{path}, line {exc.lineno}: {exc.msg}"
+                + (f": {text[:80]!r}" if text else "")
+                + ". A config is Python code (dicts of settings), like the files in configs/."
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigFileError(f"Cannot read config {path}: {exc}") from None
+    try:
+        return Config.fromfile(path)
+    except Exception as exc:  # executing a user's file: any error is the file's
+        raise ConfigFileError(
+            f"Cannot load config {path}: {type(exc).__name__}: {exc}".rstrip()
+        ) from None
+
+
+def load_config(
+    path: str, cfg_options: Mapping | None = None, *, required: tuple[str, ...] = ("model",)
+) -> Config:
+    """Read a config file, apply ``--cfg-options``, check keys, types and values.
+
+    ``required``: the top-level keys the calling tool needs (:data:`TRAIN_KEYS`,
+    :data:`TEST_KEYS`).
+    """
+    cfg = read_config_file(path)
+    check_required(cfg, path=path, keys=required)
     if cfg_options:
         check_override_keys(cfg, cfg_options)
+        _check_override_types(cfg, cfg_options)
         cfg.merge_from_dict(dict(cfg_options))
     check_types(cfg)
+    check_values(cfg, path=path, options=cfg_options)
     return cfg
 
 
@@ -222,16 +402,19 @@ def configure(
         randomness["deterministic"] = deterministic
         cfg.randomness = randomness
     if not torch.cuda.is_available():
-        cfg.env_cfg.setdefault("dist_cfg", ConfigDict())["backend"] = "gloo"
+        env_cfg = cfg.setdefault("env_cfg", ConfigDict())
+        env_cfg.setdefault("dist_cfg", ConfigDict())["backend"] = "gloo"
     return cfg
 
 
 def check_data(cfg: Config, loaders=("train_dataloader", "val_dataloader")) -> None:
-    """The layout check of every split the run will read."""
+    """The layout check of every split the run will read, and that every head predicts
+    as many classes as the datasets have."""
     for name in loaders:
         dataset = (cfg.get(name) or {}).get("dataset")
         if not dataset:
             continue
+        check_num_classes(cfg, loader=name)
         fmt = next(
             (f for key, f in FORMATS.items() if key.lower() in dataset["type"].lower()), None
         )
@@ -246,6 +429,41 @@ def check_data(cfg: Config, loaders=("train_dataloader", "val_dataloader")) -> N
             img_suffix=dataset.get("img_suffix"),
             seg_map_suffix=dataset.get("seg_map_suffix"),
         )
+
+
+def _heads(model: Mapping):
+    """``(key, head config)`` of every decode and auxiliary head (OCR: a cascade list)."""
+    model = model.get("module", model)  # a test-time-augmentation wrapper
+    for part in ("decode_head", "auxiliary_head"):
+        heads = model.get(part)
+        if isinstance(heads, Mapping):
+            yield f"model.{part}", heads
+        elif isinstance(heads, list | tuple):
+            for i, head in enumerate(heads):
+                yield f"model.{part}.{i}", head
+
+
+def check_num_classes(cfg: Config, *, loader: str) -> None:
+    """Each head has the dataset's number of classes; otherwise training reaches
+    ``IndexError: Target 10 is out of bounds`` at iteration 1, or scores wrong classes."""
+    from mmseg.registry import DATASETS
+
+    dataset = cfg[loader].dataset
+    classes = (dataset.get("metainfo") or {}).get("classes")
+    if classes is None:
+        cls = _lookup(DATASETS, dataset.get("type"))
+        classes = getattr(cls, "METAINFO", {}).get("classes")
+    if classes is None:
+        return
+    for key, head in _heads(cfg.model):
+        num = head.get("num_classes")
+        if num is not None and num != len(classes):
+            raise ConfigValueError(
+                f"{key}.num_classes is {num}, but the dataset of {loader} "
+                f"({dataset.get('type')}) has {len(classes)} classes: set "
+                f"{key}.num_classes={len(classes)} (every head: "
+                f"{', '.join(k + '.num_classes' for k, _ in _heads(cfg.model))})."
+            )
 
 
 def preflight_train(cfg: Config) -> None:

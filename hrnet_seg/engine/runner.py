@@ -2,8 +2,9 @@
 
 * SyncBN falls back to BN, with one warning, wherever it cannot synchronise
   (mmengine reverts it only for non-distributed runs; a CPU/gloo group crashes).
-* Checkpoints are written atomically (``engine/checkpoint.py``); auto-resume picks
-  the newest complete one.
+* Checkpoints are written atomically (``engine/checkpoint.py``); a failed write (a full
+  disk) removes its partial file and says which path and how much space it needed.
+  Auto-resume picks the newest checkpoint that loads, naming any it skips.
 * Checkpoints load with ``torch.load(weights_only=True)`` and mmengine's own types
   allow-listed, never by turning the protection off; a checkpoint of another
   architecture is an error naming the first mismatched keys, not a silent partial load.
@@ -13,7 +14,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import os.path as osp
+import shutil
 
 import torch
 from mmengine.device import get_device
@@ -23,23 +26,29 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmseg.registry import RUNNERS
 
+from ..errors import UserError
 from ..models.sync_bn import fallback_sync_bn
 from ..utils.quiet import warnings_only
 from ..utils.state_dict import StateDictDiff
-from ..utils.torch_load import load_checkpoint_file
+from ..utils.torch_load import CheckpointReadError, UnsafeCheckpointError, load_checkpoint_file
 from . import rng
-from .checkpoint import (
-    TMP_SUFFIX,
-    find_latest_checkpoint,
-    fsync_and_replace,
-    remove_stale_temporaries,
-)
+from .checkpoint import TMP_SUFFIX, checkpoints_newest_first, fsync_and_replace
 from .console import keep_console_short, run_overview
+from .work_dir import ensure_writable
+
+
+class CheckpointWriteError(UserError, OSError):
+    """A checkpoint that could not be written (a full disk, a quota)."""
 
 
 @RUNNERS.register_module()
 class SegRunner(Runner):
     """The project's Runner; see the module docstring."""
+
+    def __init__(self, model, work_dir: str, *args, **kwargs) -> None:
+        ensure_writable(osp.abspath(work_dir))  # one line naming the folder, not a traceback
+        self._preloaded: tuple[str, object] | None = None
+        super().__init__(model, work_dir, *args, **kwargs)
 
     @property
     def unwrapped_model(self):
@@ -103,16 +112,44 @@ class SegRunner(Runner):
 
     def load_or_resume(self) -> None:
         if self._resume and self._load_from is None and not self._has_loaded:
-            stale = remove_stale_temporaries(self.work_dir)
-            if stale:
-                self.logger.warning(f"Removed partial checkpoint(s) of a killed save: {stale}")
-            latest = find_latest_checkpoint(self.work_dir)
-            if latest is None:
+            self._load_from = self._newest_loadable_checkpoint()
+            if self._load_from is None:
                 self.logger.info(f"No checkpoint in {self.work_dir} to resume: starting fresh")
                 self._resume = False
-            else:
-                self._load_from = latest
         super().load_or_resume()
+
+    def _newest_loadable_checkpoint(self) -> str | None:
+        """The newest ``iter_N.pth`` that reads (kept in memory for :meth:`load_checkpoint`).
+
+        A truncated newest file (copied off a cluster, a disk error) is skipped with a
+        warning and left in place. A file the safe loader refuses is an error: it was not
+        written by this code.
+        """
+        candidates = checkpoints_newest_first(self.work_dir)
+        skipped = []
+        for path in candidates:
+            try:
+                checkpoint = load_checkpoint_file(path)
+            except UnsafeCheckpointError:
+                raise
+            except CheckpointReadError as exc:
+                skipped.append(path)
+                self.logger.warning(f"Skipping {path}: {exc} (the file is left in place)")
+                continue
+            if skipped:
+                self.logger.warning(
+                    f"Resuming from {osp.basename(path)}, the newest checkpoint that loads; "
+                    f"skipped {', '.join(osp.basename(p) for p in skipped)}"
+                )
+            self._preloaded = (path, checkpoint)
+            return path
+        if skipped:
+            raise CheckpointReadError(
+                f"None of the {len(skipped)} checkpoint(s) in {self.work_dir!r} can be read "
+                f"({', '.join(osp.basename(p) for p in skipped)}). Copy them again, or move "
+                "them out of the work dir to start from scratch."
+            )
+        return None
 
     def resume(self, filename, *args, **kwargs) -> None:
         super().resume(filename, *args, **kwargs)
@@ -134,7 +171,11 @@ class SegRunner(Runner):
             )
 
     def load_checkpoint(self, filename, map_location="cpu", strict=False, revise_keys=None):
-        checkpoint = load_checkpoint_file(filename)
+        preloaded, self._preloaded = self._preloaded, None
+        if preloaded is not None and preloaded[0] == filename:
+            checkpoint = preloaded[1]
+        else:
+            checkpoint = load_checkpoint_file(filename)
         self.call_hook("after_load_checkpoint", checkpoint=checkpoint)
         state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else {}
         state = {k.removeprefix("module."): v for k, v in state.items()}
@@ -169,9 +210,40 @@ class SegRunner(Runner):
         final = osp.join(out_dir, filename)
         if "://" in out_dir:  # remote backends write whole objects already
             return super().save_checkpoint(out_dir, filename, *args, **kwargs)
-        super().save_checkpoint(out_dir, filename + TMP_SUFFIX, *args, **kwargs)
-        fsync_and_replace(final + TMP_SUFFIX, final)
+        tmp = final + TMP_SUFFIX
+        try:
+            super().save_checkpoint(out_dir, filename + TMP_SUFFIX, *args, **kwargs)
+            fsync_and_replace(tmp, final)
+        except OSError as exc:
+            if osp.exists(tmp):
+                os.remove(tmp)  # a partial file only takes the space others need
+            raise self._write_error(final, exc) from None
         print_log(f"Saved checkpoint {final}", logger="current", level=logging.DEBUG)
+
+    def _write_error(self, path: str, exc: OSError) -> CheckpointWriteError:
+        states = [self.unwrapped_model.state_dict()]
+        if hasattr(self.optim_wrapper, "state_dict"):
+            states.append(self.optim_wrapper.state_dict())
+        needed = sum(_tensor_bytes(state) for state in states)
+        free = shutil.disk_usage(osp.dirname(path)).free
+        newest = checkpoints_newest_first(osp.dirname(path))
+        kept = f"the newest complete one is {newest[0]}" if newest else "no earlier one exists"
+        return CheckpointWriteError(
+            f"Could not write checkpoint {path}: {exc.strerror or exc}. It needs about "
+            f"{needed / 2**20:.1f} MiB (weights and optimizer state); {free / 2**20:.1f} MiB "
+            f"are free there. The partial file was removed; {kept}. Free some space (or "
+            "use another --work-dir), then continue with --resume."
+        )
+
+
+def _tensor_bytes(state) -> int:
+    if isinstance(state, torch.Tensor):
+        return state.numel() * state.element_size()
+    if isinstance(state, dict):
+        return sum(_tensor_bytes(v) for v in state.values())
+    if isinstance(state, list | tuple):
+        return sum(_tensor_bytes(v) for v in state)
+    return 0
 
 
 def _slurm_env_to_torch() -> None:

@@ -68,18 +68,22 @@ class TrainJob:
 
     def __call__(self) -> dict:
         from ..engine.runner import close_distributed
+        from ..engine.work_dir import training_work_dir
         from .distributed import export_torch_env
         from .preemption import FLAG, Preempted
 
         dist = export_torch_env()
         FLAG.install()  # replaces submitit's handlers: see launch/preemption.py
-        runner = self._build_runner(dist)
-        try:
-            runner.train()
-        except Preempted as stop:
-            _finish_wandb(runner)
-            close_distributed()
-            self._after_preemption(stop, rank=dist.rank)
+        # A requeue of this job takes the lock over (same SLURM_JOB_ID); another run in
+        # the same work dir stops with its name.
+        with training_work_dir(self.work_dir, rank=dist.rank):
+            runner = self._build_runner(dist)
+            try:
+                runner.train()
+            except Preempted as stop:
+                _finish_wandb(runner)
+                close_distributed()
+                self._after_preemption(stop, rank=dist.rank)
         close_distributed()
         return self.result()
 
@@ -97,10 +101,10 @@ class TrainJob:
 
     def build_config(self, *, launcher: str = "none"):
         """The resolved config this job trains (also used by ``--dry-run``)."""
-        from ..engine.config import configure, load_config
+        from ..engine.config import TRAIN_KEYS, configure, load_config
         from .preemption import add_preemption_hook
 
-        cfg = load_config(self.config, self.cfg_options or None)
+        cfg = load_config(self.config, self.cfg_options or None, required=TRAIN_KEYS)
         configure(
             cfg,
             config_path=self.config,

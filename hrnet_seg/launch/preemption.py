@@ -14,6 +14,10 @@ iteration in flight is repeated.
 * ``SIGTERM`` (Slurm preemption with ``PreemptMode=REQUEUE``, ``scontrol requeue``,
   ``scancel``) -> checkpoint and exit; Slurm itself decides whether the job comes back.
   Requeuing here would resurrect jobs that the user cancelled.
+* ``SIGINT`` (Ctrl-C in ``tools/train.py``, :func:`interruptible`) -> checkpoint and exit
+  with the command that resumes; a second Ctrl-C stops at once.
+
+Nothing here imports submitit, so that ``tools/train.py`` can use it without a cluster.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from __future__ import annotations
 import os
 import os.path as osp
 import signal
+import sys
 import threading
+from contextlib import contextmanager
 
 import torch
 from mmengine.dist import get_dist_info
@@ -35,6 +41,11 @@ from ..engine.checkpoint import write_text_atomic
 VAL_MARKER = "preempted_during_val"
 REQUEUE_SIGNAL = signal.SIGUSR2
 STOP_SIGNAL = signal.SIGTERM
+INTERRUPT_SIGNAL = signal.SIGINT
+# One number per signal, ordered by priority (requeue > stop > interrupt), so that one
+# MAX all-reduce gives every rank the same answer.
+_CODES = {0: 0, int(INTERRUPT_SIGNAL): 1, int(STOP_SIGNAL): 2, int(REQUEUE_SIGNAL): 3}
+_SIGNALS = {code: signum for signum, code in _CODES.items()}
 
 
 def add_preemption_hook(cfg) -> None:
@@ -80,9 +91,10 @@ class PreemptionFlag:
         self._previous.clear()
 
     def _handle(self, signum, frame) -> None:
-        # A requeue request wins over a plain stop when both arrive.
-        if self.signum != REQUEUE_SIGNAL:
-            self.signum = signum
+        if signum == INTERRUPT_SIGNAL and self.signum == INTERRUPT_SIGNAL:
+            raise KeyboardInterrupt  # a second Ctrl-C: the user will not wait
+        if _CODES.get(int(signum), 0) > _CODES.get(int(self.signum), 0):
+            self.signum = signum  # a requeue request wins over a stop, a stop over Ctrl-C
 
 
 # The flag of this process; the hook reads it, the job installs it.
@@ -91,18 +103,17 @@ FLAG = PreemptionFlag()
 
 def agreed_signal(local: int) -> int:
     """The same answer on every rank, so that all stop at the same iteration: requeue
-    if any rank got SIGUSR2, else stop if any got SIGTERM, else 0."""
+    if any rank got SIGUSR2, else stop if any got SIGTERM, else SIGINT, else 0."""
     import torch.distributed as dist
 
-    # Encode the priority (requeue > stop > none) so one MAX all-reduce decides.
-    code = {0: 0, int(STOP_SIGNAL): 1, int(REQUEUE_SIGNAL): 2}.get(int(local), 1)
+    code = _CODES.get(int(local), _CODES[int(STOP_SIGNAL)])
     _, world_size = get_dist_info()
     if world_size > 1 and dist.is_available() and dist.is_initialized():
         device = "cuda" if dist.get_backend() == "nccl" else "cpu"
         value = torch.tensor([code], dtype=torch.int32, device=device)
         dist.all_reduce(value, op=dist.ReduceOp.MAX)
         code = int(value.item())
-    return {0: 0, 1: int(STOP_SIGNAL), 2: int(REQUEUE_SIGNAL)}[code]
+    return int(_SIGNALS[code])
 
 
 @HOOKS.register_module()
@@ -167,3 +178,27 @@ class PreemptionHook(Hook):
         )
         self.flag.signum = 0  # handled (matters only to a process that trains again)
         raise Preempted(signum=signum, iteration=done, checkpoint=path)
+
+
+@contextmanager
+def interruptible(cfg, *, resume_command: str):
+    """Ctrl-C during ``tools/train.py``: the PreemptionHook finishes the iteration in
+    flight, saves ``iter_N.pth`` and stops; one line says how to resume. A second Ctrl-C
+    stops at once (the newest complete checkpoint stays)."""
+    add_preemption_hook(cfg)
+    FLAG.install(signals=(INTERRUPT_SIGNAL,))
+    try:
+        yield
+    except Preempted as stop:
+        print(f"{stop}. Resume with: {resume_command}", file=sys.stderr)
+        raise SystemExit(128 + int(INTERRUPT_SIGNAL)) from None
+    except KeyboardInterrupt:
+        print(
+            f"Interrupted (second Ctrl-C): stopped at once; complete checkpoints in "
+            f"{cfg.work_dir} are kept. Resume with: {resume_command}",
+            file=sys.stderr,
+        )
+        raise SystemExit(128 + int(INTERRUPT_SIGNAL)) from None
+    finally:
+        FLAG.uninstall()
+        FLAG.signum = 0

@@ -107,7 +107,13 @@ def check_jobs(jobs: list[TrainJob]) -> list[int]:
     quiet_stack()
     iters = []
     for job in jobs:
-        cfg = job.build_config()
+        try:
+            cfg = job.build_config()
+        except UserError as exc:
+            if len(jobs) == 1:
+                raise
+            name = job.wandb.get("name", job.work_dir)
+            raise UserError(f"run {name} (nothing was submitted): {exc}") from None
         iters.append(int(cfg.get("train_cfg", {}).get("max_iters") or 0))
     return iters
 

@@ -141,19 +141,46 @@ def load_sweep_file(path: str) -> SweepSpec:
 
 
 def parse_grid(items: list[str] | None) -> dict:
-    """``["a.b=1,2", "c=[1,2],[3,4]"]`` -> ``{"a.b": [1, 2], "c": [[1, 2], [3, 4]]}``."""
+    """``["a.b=1,2", "c=[1,2],[3,4]"]`` -> ``{"a.b": [1, 2], "c": [[1, 2], [3, 4]]}``.
+
+    Each value is read on its own: a Python literal, else a bare word (a backbone name,
+    a path) as a string. One typo (``lr=0.001,abc``) stays one bad value, which the
+    config check then names, instead of turning every value of the list into a string.
+    """
     grid: dict = {}
     for item in items or ():
         key, sep, text = item.partition("=")
         if not sep or not key or not text:
             raise SweepSpecError(f"--grid {item!r}: expected KEY=V1,V2,...")
-        try:
-            value = ast.literal_eval(f"[{text}]")
-        except (ValueError, SyntaxError):
-            # Bare words (a backbone name, a path) are strings.
-            value = [v.strip() for v in text.split(",")]
-        grid[key] = value
+        values = []
+        for word in _split_top_level(text):
+            if not word:
+                raise SweepSpecError(f"--grid {item!r}: an empty value between commas")
+            try:
+                values.append(ast.literal_eval(word))
+            except (ValueError, SyntaxError):
+                values.append(word)
+        grid[key] = values
     return grid
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split at the commas outside brackets and quotes: ``[1,2],[3,4]`` -> two values."""
+    words, depth, quote, start = [], 0, "", 0
+    for i, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            words.append(text[start:i].strip())
+            start = i + 1
+    words.append(text[start:].strip())
+    return words
 
 
 def _short(key: str) -> str:

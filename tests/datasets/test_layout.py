@@ -99,3 +99,32 @@ def test_ade20k_layout(tmp_path):
         seg_map_dir="annotations/training",
     )
     assert n == 1
+
+
+def png(path, size):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("L", size).save(path)
+    return path
+
+
+def test_images_and_labels_of_different_sizes(tmp_path):
+    images, labels = tmp_path / "leftImg8bit" / "train" / "a", tmp_path / "gtFine" / "train" / "a"
+    for i, label_size in enumerate([(64, 32), (32, 32), (32, 16)]):  # same, other aspect, half
+        png(images / f"a_{i:06d}_000019_leftImg8bit.png", (64, 32))
+        png(labels / f"a_{i:06d}_000019_gtFine_labelTrainIds.png", label_size)
+    assert check(tmp_path) == 3  # the layout check alone does not open files
+    with pytest.raises(DatasetLayoutError) as info:
+        check(tmp_path, sizes=True)
+    image, label = (
+        str(images / "a_{}_000019_leftImg8bit.png"),
+        str(labels / "a_{}_000019_gtFine_labelTrainIds.png"),
+    )
+    assert str(info.value) == (
+        "Cityscapes: 2 image(s) and label(s) differ in size (width x height):\n"
+        f"  {image.format('000001')} is 64x32, its label {label.format('000001')} is 32x32\n"
+        f"  {image.format('000002')} is 64x32, its label {label.format('000002')} is 32x16\n"
+        "A label must have its image's size: restore the pair from the original download "
+        "(Cityscapes: regenerate labels with tools/convert_cityscapes.py)."
+    )

@@ -2,6 +2,7 @@ import pytest
 
 from hrnet_seg.datasets import ENV_VAR, apply_data_root
 from hrnet_seg.engine.config import ConfigError, configure, load_config
+from tests.conftest import REPO
 
 W18 = "configs/hrnet_w18_cityscapes.py"
 
@@ -108,3 +109,157 @@ def test_configure_flags():
     assert cfg.resume is True and cfg.load_from is None
     assert cfg.randomness == dict(seed=3, deterministic=True)
     assert cfg.env_cfg.dist_cfg.backend == "gloo"  # no CUDA here
+
+
+# -- files and values that are not a config (issue 10) ------------------------------------
+
+DEMO = "configs/demo/hrnet_w18s_demo_cityscapes.py"
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        (
+            "syntax.py",
+            "model = dict(\n    type='X',\n    a=1\n    b=2)\n",
+            "{path}, line 3: invalid syntax. Perhaps you forgot a comma?: 'a=1'. A config is "
+            "Python code (dicts of settings), like the files in configs/.",
+        ),
+        (
+            "notes.txt",
+            "model = dict()\n",
+            "{path} is not a config file: configs are Python files (.py, .yml, .yaml, .json "
+            "are read), e.g. configs/hrnet_w18_cityscapes.py.",
+        ),
+        (
+            "prose.py",
+            "My config trains HRNet on Cityscapes.\n",
+            "{path}, line 1: invalid syntax: 'My config trains HRNet on Cityscapes.'. A config is "
+            "Python code (dicts of settings), like the files in configs/.",
+        ),
+        (
+            "other.py",
+            "lr = 0.01\nx = [1, 2]\n",
+            "{path} is not a segmentation config: it defines no model, train_dataloader, "
+            "train_cfg, optim_wrapper (it defines lr, x). Use a config from configs/ (e.g. "
+            "configs/hrnet_w18_cityscapes.py), or start yours with _base_ = [...] from "
+            "configs/_base_/ as they do.",
+        ),
+        (
+            "raises.py",
+            "model = dict(type='X')\nx = 1 / 0\n",
+            "Cannot load config {path}: ZeroDivisionError: division by zero",
+        ),
+    ],
+)
+def test_files_that_are_not_configs(tmp_path, name, text, message):
+    from hrnet_seg.engine.config import TRAIN_KEYS, ConfigFileError
+
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ConfigFileError) as info:
+        load_config(str(path), required=TRAIN_KEYS)
+    assert str(info.value) == message.format(path=path)
+
+
+@pytest.mark.parametrize(
+    "config, options, message",
+    [
+        (
+            DEMO,
+            {"train_dataloader.batch_size": "abc"},
+            "Bad value for train_dataloader.batch_size (--cfg-options): 'abc' is not a number "
+            "(the config has 8). Write e.g. train_dataloader.batch_size=8.",
+        ),
+        (
+            DEMO,
+            {"train_dataloader.batch_size": -1},
+            "Bad value for train_dataloader.batch_size (--cfg-options): -1; expected a whole "
+            "number >= 1.",
+        ),
+        (
+            DEMO,
+            {"optim_wrapper.optimizer.lr": "abc"},
+            "Bad value for optim_wrapper.optimizer.lr (--cfg-options): 'abc' is not a number "
+            "(the config has 0.002). Write e.g. optim_wrapper.optimizer.lr=0.002.",
+        ),
+        (
+            DEMO,
+            {"optim_wrapper.optimizer.lr": 0},
+            "Bad value for optim_wrapper.optimizer.lr (--cfg-options): 0; expected a number > 0.",
+        ),
+        (
+            W18,
+            {"model.backbone.arch": "W999"},
+            "Bad value for model.backbone.arch (--cfg-options): Unknown HRNet arch 'W999': "
+            "expected one of ['W18', 'W18-Small-v1', 'W18-Small-v2', 'W30', 'W32', 'W40', "
+            "'W44', 'W48', 'W64'] or an explicit stage spec (dict with stage1..stage4).",
+        ),
+        (
+            DEMO,
+            {"train_dataloader.num_workers": 0},
+            "train_dataloader.num_workers=0 with train_dataloader.persistent_workers=True: "
+            "torch needs workers to keep; also set train_dataloader.persistent_workers=False.",
+        ),
+        (
+            DEMO,
+            {"env_cfg.cudnn_benchmark": "yes"},
+            "Bad value for env_cfg.cudnn_benchmark (--cfg-options): 'yes' is not True or False "
+            "(the config has False). Write e.g. env_cfg.cudnn_benchmark=False.",
+        ),
+    ],
+)
+def test_bad_values(config, options, message):
+    from hrnet_seg.engine.config import ConfigValueError
+
+    with pytest.raises(ConfigValueError) as info:
+        load_config(config, options)
+    assert str(info.value) == message
+
+
+def test_a_bad_value_in_the_file_names_the_file(tmp_path):
+    from hrnet_seg.engine.config import ConfigValueError
+
+    path = tmp_path / "mine.py"
+    path.write_text(f"_base_ = ['{REPO / W18}']\ntrain_dataloader = dict(batch_size=0)\n")
+    with pytest.raises(ConfigValueError) as info:
+        load_config(str(path))
+    assert str(info.value) == (
+        f"Bad value for train_dataloader.batch_size ({path}): 0; expected a whole number >= 1."
+    )
+
+
+@pytest.mark.parametrize(
+    "config, options, message",
+    [
+        (
+            W18,
+            {"model.decode_head.num_classes": 5},
+            "model.decode_head.num_classes is 5, but the dataset of train_dataloader "
+            "(CheckedCityscapesDataset) has 19 classes: set model.decode_head.num_classes=19 "
+            "(every head: model.decode_head.num_classes).",
+        ),
+        (
+            "configs/hrnet_w18_ocr_cityscapes.py",
+            {"model.decode_head.0.num_classes": 5},  # the auxiliary FCN head of the cascade
+            "model.decode_head.0.num_classes is 5, but the dataset of train_dataloader "
+            "(CheckedCityscapesDataset) has 19 classes: set model.decode_head.0.num_classes=19 "
+            "(every head: model.decode_head.0.num_classes, model.decode_head.1.num_classes).",
+        ),
+        (
+            "configs/hrnet_w18_ade20k.py",
+            {"model.decode_head.num_classes": 19},
+            "model.decode_head.num_classes is 19, but the dataset of train_dataloader "
+            "(CheckedADE20KDataset) has 150 classes: set model.decode_head.num_classes=150 "
+            "(every head: model.decode_head.num_classes).",
+        ),
+    ],
+)
+def test_heads_predict_the_datasets_classes(config, options, message):
+    from hrnet_seg.engine.config import ConfigValueError, check_num_classes
+
+    cfg = load_config(config, options)
+    with pytest.raises(ConfigValueError) as info:
+        check_num_classes(cfg, loader="train_dataloader")
+    assert str(info.value) == message
+    check_num_classes(load_config(config), loader="train_dataloader")  # the zoo's own fit

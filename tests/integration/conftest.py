@@ -35,9 +35,11 @@ def tiny_options(iters: int, *, checkpoint_every: int | None = None, workers: in
 def train(work_dir, data_root, *, iters, options=None, hooks=(), resume=None, amp=False, **kw):
     """Train the demo config in this process through the library, as tools/train.py does."""
     from hrnet_seg.engine import SegRunner
-    from hrnet_seg.engine.config import configure, load_config, preflight_train
+    from hrnet_seg.engine.config import TRAIN_KEYS, configure, load_config, preflight_train
+    from hrnet_seg.engine.work_dir import training_work_dir
 
-    cfg = load_config(str(REPO / DEMO), {**tiny_options(iters, **kw), **(options or {})})
+    options = {**tiny_options(iters, **kw), **(options or {})}
+    cfg = load_config(str(REPO / DEMO), options, required=TRAIN_KEYS)
     configure(
         cfg,
         config_path=DEMO,
@@ -53,10 +55,11 @@ def train(work_dir, data_root, *, iters, options=None, hooks=(), resume=None, am
     given = {cls.__name__ for hook in hooks for cls in type(hook).__mro__}
     cfg.custom_hooks = [h for h in cfg.custom_hooks if h["type"] not in given]
     preflight_train(cfg)
-    runner = SegRunner.from_cfg(cfg)
-    for hook in hooks:
-        runner.register_hook(hook, priority=getattr(hook, "priority", "NORMAL"))
-    runner.train()
+    with training_work_dir(cfg.work_dir):
+        runner = SegRunner.from_cfg(cfg)
+        for hook in hooks:
+            runner.register_hook(hook, priority=getattr(hook, "priority", "NORMAL"))
+        runner.train()
     return runner
 
 

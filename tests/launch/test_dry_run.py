@@ -160,6 +160,29 @@ def test_unknown_cfg_option_fails_before_anything_is_submitted(tmp_path, capsys)
     assert not any(tmp_path.iterdir())
 
 
+def test_a_bad_grid_value_fails_before_anything_is_queued(tmp_path, capsys):
+    argv = [
+        "configs/demo/hrnet_w18s_demo_cityscapes.py",
+        "--grid",
+        "optim_wrapper.optimizer.lr=0.001,abc,0.002",
+        "--name",
+        "lr",
+        "--work-dir-root",
+        str(tmp_path),
+        "--dry-run",
+    ]
+    from hrnet_seg.errors import run_tool
+
+    assert run_tool(lambda: load_cli("sweep").main(argv)) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "error: run hrnet_w18s_demo_cityscapes-lrabc (nothing was submitted): Bad value for "
+        "optim_wrapper.optimizer.lr (--cfg-options): 'abc' is not a number (the config has "
+        "0.002). Write e.g. optim_wrapper.optimizer.lr=0.002.\n"
+    )
+    assert "#SBATCH" not in captured.out and not any(tmp_path.iterdir())
+
+
 def test_the_example_sweep_file(capsys):
     argv = ["--file", "slurm/sweeps/hrnet_lr_width.yaml", "--gpus-per-node", "4",
             "--work-dir-root", "/scratch/runs", "--dry-run"]  # fmt: skip

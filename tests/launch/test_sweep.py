@@ -42,6 +42,16 @@ def test_cli_grid_values_are_literals_or_words():
         parse_grid(["lr"])
 
 
+def test_each_grid_value_is_read_on_its_own():
+    # One typo stays one bad value (the config check names it), not three strings.
+    assert parse_grid(["optim_wrapper.optimizer.lr=0.001,abc,0.002"]) == {
+        "optim_wrapper.optimizer.lr": [0.001, "abc", 0.002]
+    }
+    assert parse_grid(["a=(1, 2),'x,y',w48"]) == {"a": [(1, 2), "x,y", "w48"]}
+    with pytest.raises(SweepSpecError, match="an empty value between commas"):
+        parse_grid(["lr=0.1,,0.2"])
+
+
 def test_sweep_file(tmp_path):
     path = tmp_path / "lr.yaml"
     path.write_text(
