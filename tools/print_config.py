@@ -10,6 +10,8 @@ import hrnet_seg  # noqa: F401  (registers the backbone; configs import it too)
 def main(argv=None) -> int:
     from mmengine.config import Config, DictAction
 
+    from hrnet_seg.models.reproduce import apply_reproduce
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("config")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction)
@@ -17,6 +19,7 @@ def main(argv=None) -> int:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    apply_reproduce(cfg)  # the keys it writes into cfg.model are part of what runs
     print(cfg.pretty_text)
     return 0
 

@@ -19,6 +19,7 @@ from ..datasets import apply_data_root, check_split
 from ..datasets.layout import FORMATS
 from ..errors import UserError
 from ..models.pretrained import check_pretrained_in_config
+from ..models.reproduce import apply_reproduce
 
 
 class ConfigError(UserError, KeyError):
@@ -166,13 +167,15 @@ def check_override_keys(cfg: Config, options: Mapping) -> None:
 
 
 def load_config(path: str, cfg_options: Mapping | None = None) -> Config:
-    """Read a config file, apply ``--cfg-options``, check keys and types."""
+    """Read a config file, apply ``--cfg-options`` and the ``reproduce`` switch, check
+    keys and types."""
     if not osp.isfile(path):
         raise ConfigError(f"Config file not found: {path!r}. The zoo configs are in configs/.")
     cfg = Config.fromfile(path)
     if cfg_options:
         check_override_keys(cfg, cfg_options)
         cfg.merge_from_dict(dict(cfg_options))
+    apply_reproduce(cfg)
     check_types(cfg)
     return cfg
 

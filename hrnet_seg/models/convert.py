@@ -22,10 +22,17 @@ The official ``last_layer.0``, ``aux_head.0`` and ``conv3x3_ocr.0`` convs have a
 and are followed by BN; mmseg's ConvModule has none. The bias is folded into the BN's
 running mean (``BN(x + b)`` with mean ``m`` equals ``BN(x)`` with mean ``m - b``), which
 is exact in eval mode, and in train mode where batch statistics absorb it anyway.
+
+Weights alone do not reproduce an official model: :func:`official_config` writes the
+config that does (``reproduce='official'``: the official fusion resize, its
+``align_corners`` in the backbone, both heads and the final resize, the OCR head's
+``Dropout2d(0.05)``; the checkpoint's number of classes).
 """
 
 from __future__ import annotations
 
+import os
+import textwrap
 from collections.abc import Mapping
 
 import torch
@@ -141,3 +148,70 @@ def convert_official_segmentation(checkpoint) -> tuple[dict[str, torch.Tensor], 
             f"{', '.join(left[:5])}{' ...' if len(left) > 5 else ''}"
         )
     return out, head
+
+
+#: The official yamls' MODEL.ALIGN_CORNERS where no flag says otherwise. OCR: the
+#: default of the HRNet-OCR branch's lib/config/default.py (True), which no OCR yaml
+#: overrides. FCN: False, as in the Cityscapes, LIP and PASCAL-Context yamls and on the
+#: master / pytorch-v1.1 branches (interpolate's default); the HRNet-OCR branch's
+#: ADE20K and COCO-Stuff FCN yamls keep the default True.
+OFFICIAL_ALIGN_CORNERS = {"ocr": True, "fcn": False}
+#: The official OCR head: SpatialOCR_Module(dropout=MODEL.OCR.DROPOUT) before cls_head.
+OFFICIAL_OCR_DROPOUT = 0.05
+
+
+def num_classes_of(state: Mapping[str, torch.Tensor], head: str) -> int:
+    """Classes of a converted segmentor state dict (its last classifier's rows)."""
+    key = "decode_head.conv_seg.weight" if head == "fcn" else "decode_head.1.conv_seg.weight"
+    return int(state[key].shape[0])
+
+
+def official_config(
+    *,
+    base: str,
+    out: str,
+    head: str,
+    num_classes: int,
+    align_corners: bool,
+    source: str,
+) -> str:
+    """The text of a config that reproduces a converted official model: ``base`` (a
+    zoo config of the same width, head and dataset) with ``reproduce='official'``, the
+    given ``align_corners``, the OCR head's dropout and ``num_classes``."""
+    base_path, out_dir = os.path.abspath(base), os.path.dirname(os.path.abspath(out))
+    cwd = os.getcwd() + os.sep
+    if base_path.startswith(cwd) and out_dir.startswith(cwd):
+        # Both in the project (configs/, work_dirs/): relative, so the tree can move.
+        base_path = os.path.relpath(base_path, out_dir)
+    dropout = (
+        f" Dropout2d({OFFICIAL_OCR_DROPOUT}) before the OCR classifier." if head == "ocr" else ""
+    )
+    about = (
+        f"The official HRNet-Semantic-Segmentation {head.upper()} model of {source}, converted "
+        'by tools/convert_checkpoint.py. reproduce="official": the official fusion resize; '
+        f"align_corners={align_corners} in the backbone, every head, the loss and the final "
+        f"resize.{dropout} {num_classes} classes. README: 'Fidelity: mmseg or official'."
+    )
+    lines = [
+        *textwrap.wrap(about, width=88, initial_indent="# ", subsequent_indent="# "),
+        f"_base_ = [{base_path!r}]",
+        'reproduce = "official"',
+        f"align_corners = {align_corners}",
+        "model = dict(",
+        "    backbone=dict(pretrained=None),  # every weight is in the converted checkpoint",
+    ]
+    if head == "fcn":
+        lines.append(f"    decode_head=dict(num_classes={num_classes}),")
+    else:
+        lines += [
+            "    decode_head=[",
+            f"        dict(_base_.model.decode_head[0], num_classes={num_classes}),",
+            "        dict(",
+            "            _base_.model.decode_head[1],",
+            f"            num_classes={num_classes},",
+            f"            dropout_ratio={OFFICIAL_OCR_DROPOUT},  # official MODEL.OCR.DROPOUT",
+            "        ),",
+            "    ],",
+        ]
+    lines.append(")")
+    return "\n".join(lines) + "\n"
