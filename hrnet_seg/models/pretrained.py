@@ -192,8 +192,9 @@ def warn_if_fusion_differs(model: nn.Module, checkpoint, *, layout: str, path: s
     trained = trained_upsample(checkpoint, layout=layout)
     if mode is None or trained is None or trained == mode:
         return
+    who = {"mmseg": "mmseg's", "official": "the official code's"}[trained]
     warnings.warn(
-        f"{path} was trained with {trained}'s fusion upsampling and this backbone has "
+        f"{path} was trained with {who} fusion upsampling and this backbone has "
         f"upsample={mode!r}: outputs differ wherever an input side is not a multiple of "
         f"32. To reproduce the checkpoint's model, set the config's reproduce={trained!r} "
         f"(the backbone's upsample={trained!r}; README 'Fidelity: mmseg or official').",
