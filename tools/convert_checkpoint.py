@@ -18,9 +18,12 @@ import sys
 import torch
 
 import hrnet_seg
+from hrnet_seg.engine.config import load_config
 from hrnet_seg.errors import UserError, run_tool
 from hrnet_seg.models.convert import (
     OFFICIAL_ALIGN_CORNERS,
+    check_config,
+    check_loads,
     convert_official_segmentation,
     num_classes_of,
     official_config,
@@ -54,45 +57,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _check_head(config: str, head: str, src: str) -> None:
-    """The config's model has the checkpoint's head (its written config builds on it)."""
-    from hrnet_seg.engine.config import load_config
-
-    is_ocr = isinstance(load_config(config).model.get("decode_head"), list)
-    if is_ocr != (head == "ocr"):
-        raise UserError(
-            f"{src} ({head.upper()} head) does not load into {config}: it has an "
-            f"{'OCR' if is_ocr else 'FCN'} model. Use an {head.upper()} config of the same "
-            "width and number of classes."
-        )
-
-
-def _check_loads(config: str, state: dict, head: str, src: str, classes: int, name: str) -> None:
-    """``state`` loads strictly into ``config``'s model (``name`` is the config the user
-    gave, for the messages)."""
-    from hrnet_seg.engine.config import load_config
-    from hrnet_seg.models import build_segmentor
-
-    cfg = load_config(config)
-    if cfg.get("num_classes") not in (None, classes):
-        raise UserError(
-            f"{src} has {classes} classes; {name} is set up for {cfg.num_classes} (its "
-            "dataset's). Use a config of the dataset the checkpoint was trained on."
-        )
-    cfg.model.backbone.pretrained = None  # weights come from the checkpoint
-    model = build_segmentor(cfg.model)
-    result = model.load_state_dict(state, strict=False)
-    problems = [*result.missing_keys, *result.unexpected_keys]
-    problems = [k for k in problems if not k.endswith("num_batches_tracked")]
-    if problems:
-        raise UserError(
-            f"{src} ({head.upper()} head) does not load into {name}: "
-            f"{', '.join(problems[:5])}{' ...' if len(problems) > 5 else ''}. "
-            f"Use an {'OCR' if head == 'ocr' else 'FCN'} config of the same width "
-            f"and number of classes."
-        )
-
-
 def _run(argv=None) -> int:
     args = parse_args(argv)
     if args.write_config and not args.config:
@@ -108,7 +72,7 @@ def _run(argv=None) -> int:
         align_corners = args.align_corners == "true"
     config = args.config
     if config:
-        _check_head(config, head, args.src)
+        check_config(load_config(config), head=head, num_classes=classes, src=args.src, name=config)
     if args.write_config:
         text = official_config(
             base=args.config,
@@ -125,7 +89,7 @@ def _run(argv=None) -> int:
             f.write(text)
     try:
         if config:
-            _check_loads(config, state, head, args.src, classes, name=args.config)
+            check_loads(load_config(config), state, head=head, src=args.src, name=args.config)
         if args.write_config:
             os.replace(config, args.write_config)
     finally:

@@ -166,6 +166,38 @@ def num_classes_of(state: Mapping[str, torch.Tensor], head: str) -> int:
     return int(state[key].shape[0])
 
 
+def check_config(cfg, *, head: str, num_classes: int, src: str, name: str) -> None:
+    """The loaded config ``cfg`` (file ``name``) has the checkpoint's head and classes."""
+    is_ocr = isinstance(cfg.model.get("decode_head"), list)
+    if is_ocr != (head == "ocr"):
+        raise ConversionError(
+            f"{src} ({head.upper()} head) does not load into {name}: it has an "
+            f"{'OCR' if is_ocr else 'FCN'} model. Use an {head.upper()} config of the same "
+            "width and number of classes."
+        )
+    if cfg.get("num_classes") not in (None, num_classes):
+        raise ConversionError(
+            f"{src} has {num_classes} classes; {name} is set up for {cfg.num_classes} (its "
+            "dataset's). Use a config of the dataset the checkpoint was trained on."
+        )
+
+
+def check_loads(cfg, state: Mapping[str, torch.Tensor], *, head: str, src: str, name: str):
+    """``state`` loads strictly into the model of the loaded config ``cfg``."""
+    from .builder import build_segmentor
+
+    cfg.model.backbone.pretrained = None  # the weights come from the checkpoint
+    result = build_segmentor(cfg.model).load_state_dict(state, strict=False)
+    problems = [*result.missing_keys, *result.unexpected_keys]
+    problems = [k for k in problems if not k.endswith("num_batches_tracked")]
+    if problems:
+        raise ConversionError(
+            f"{src} ({head.upper()} head) does not load into {name}: "
+            f"{', '.join(problems[:5])}{' ...' if len(problems) > 5 else ''}. "
+            f"Use an {head.upper()} config of the same width and number of classes."
+        )
+
+
 def official_config(
     *,
     base: str,
