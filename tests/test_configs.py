@@ -7,12 +7,12 @@ import warnings
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from hrnet_seg.engine.config import load_config
 from hrnet_seg.models import HighResolutionNet, SyncBNFallbackWarning, build_segmentor
 from tests.conftest import REPO
 
@@ -46,7 +46,7 @@ def heads(cfg):
 def test_config_states_the_published_recipe(config):
     arch, head, dataset_key = ZOO[config]
     dataset, classes, crop, iters, batch = DATASETS[dataset_key]
-    cfg = Config.fromfile(REPO / config)
+    cfg = load_config(str(REPO / config))
     channels = list(HighResolutionNet(arch=arch).out_channels)
     assert cfg.model.backbone.type == "HighResolutionNet" and cfg.model.backbone.arch == arch
     assert cfg.model.backbone.pretrained == (
@@ -99,7 +99,7 @@ def tiny_batch(num_classes, size=(64, 128), n=2):
 
 @pytest.mark.parametrize("config", sorted(ZOO))
 def test_config_builds_and_trains_one_step(config):
-    cfg = Config.fromfile(REPO / config)
+    cfg = load_config(str(REPO / config))
     cfg.model.backbone.pretrained = None  # the switch that trains from scratch
     cfg.model.data_preprocessor.size = (64, 128)
     with warnings.catch_warnings(record=True) as caught:
@@ -128,7 +128,7 @@ def test_config_builds_and_trains_one_step(config):
 
 
 def test_syncbn_fallback_message():
-    cfg = Config.fromfile(REPO / "configs/hrnet_w18_cityscapes.py")
+    cfg = load_config(str(REPO / "configs/hrnet_w18_cityscapes.py"))
     cfg.model.backbone.pretrained = None
     count = sum(isinstance(m, torch.nn.SyncBatchNorm) for m in MODELS.build(cfg.model).modules())
     with pytest.warns(SyncBNFallbackWarning) as record:
@@ -146,7 +146,7 @@ def test_syncbn_fallback_message():
 
 
 def test_no_warning_when_there_is_no_syncbn():
-    cfg = Config.fromfile(REPO / "configs/hrnet_w18_cityscapes.py")
+    cfg = load_config(str(REPO / "configs/hrnet_w18_cityscapes.py"))
     cfg.model.backbone.pretrained = None
     cfg.model.backbone.norm_cfg = dict(type="BN", requires_grad=True)
     cfg.model.decode_head.norm_cfg = dict(type="BN", requires_grad=True)

@@ -22,6 +22,7 @@ from ..datasets import apply_data_root, check_split
 from ..datasets.layout import FORMATS
 from ..errors import UserError
 from ..models.pretrained import check_pretrained_in_config
+from ..models.reproduce import apply_reproduce
 
 
 class ConfigError(UserError, KeyError):
@@ -341,7 +342,8 @@ def read_config_file(path: str) -> Config:
 def load_config(
     path: str, cfg_options: Mapping | None = None, *, required: tuple[str, ...] = ("model",)
 ) -> Config:
-    """Read a config file, apply ``--cfg-options``, check keys, types and values.
+    """Read a config file, apply ``--cfg-options`` and the ``reproduce`` switch, check keys,
+    types and values.
 
     ``required``: the top-level keys the calling tool needs (:data:`TRAIN_KEYS`,
     :data:`TEST_KEYS`).
@@ -352,6 +354,7 @@ def load_config(
         check_override_keys(cfg, cfg_options)
         _check_override_types(cfg, cfg_options)
         cfg.merge_from_dict(dict(cfg_options))
+    apply_reproduce(cfg)
     check_types(cfg)
     check_values(cfg, path=path, options=cfg_options)
     return cfg

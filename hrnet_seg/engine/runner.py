@@ -27,6 +27,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmseg.registry import RUNNERS
 
 from ..errors import UserError
+from ..models.pretrained import warn_if_fusion_differs
 from ..models.sync_bn import fallback_sync_bn
 from ..utils.quiet import warnings_only
 from ..utils.state_dict import StateDictDiff
@@ -182,6 +183,7 @@ class SegRunner(Runner):
         # Test-time augmentation wraps the segmentor; checkpoints hold the segmentor.
         target = self.unwrapped_model
         target = target.module if isinstance(target, BaseTTAModel) else target
+        warn_if_fusion_differs(target, checkpoint, layout="mmseg", path=filename)
         diff = StateDictDiff.compare(target.state_dict(), state)
         if not diff.fits(strict=True):
             raise diff.error(

@@ -157,9 +157,12 @@ def read_prediction(path: str | Path, *, dataset: str, train_ids: bool = False) 
 
 
 def reduce_zero_label(label: np.ndarray) -> np.ndarray:
-    """mmseg's ``reduce_zero_label``: 0 ("other") -> 255, v -> v - 1."""
+    """mmseg's ``reduce_zero_label`` (``LoadAnnotations``): 0 ("other") -> 255,
+    v -> v - 1, and 255 (no class) stays 255."""
     # uint8 arithmetic: 0 - 1 wraps to 255.
-    return label.astype(np.uint8) - np.uint8(1)
+    reduced = label.astype(np.uint8) - np.uint8(1)
+    reduced[reduced == 254] = 255  # a raw 255
+    return reduced
 
 
 def read_label_png(path: str | Path, *, what: str = "label map") -> np.ndarray:

@@ -22,10 +22,17 @@ The official ``last_layer.0``, ``aux_head.0`` and ``conv3x3_ocr.0`` convs have a
 and are followed by BN; mmseg's ConvModule has none. The bias is folded into the BN's
 running mean (``BN(x + b)`` with mean ``m`` equals ``BN(x)`` with mean ``m - b``), which
 is exact in eval mode, and in train mode where batch statistics absorb it anyway.
+
+Weights alone do not reproduce an official model: :func:`official_config` writes the
+config that does (``reproduce='official'``: the official fusion resize, its
+``align_corners`` in the backbone, both heads and the final resize, the OCR head's
+``Dropout2d(0.05)``; the checkpoint's number of classes).
 """
 
 from __future__ import annotations
 
+import os
+import textwrap
 from collections.abc import Mapping
 
 import torch
@@ -141,3 +148,102 @@ def convert_official_segmentation(checkpoint) -> tuple[dict[str, torch.Tensor], 
             f"{', '.join(left[:5])}{' ...' if len(left) > 5 else ''}"
         )
     return out, head
+
+
+#: The official yamls' MODEL.ALIGN_CORNERS where no flag says otherwise. OCR: the
+#: default of the HRNet-OCR branch's lib/config/default.py (True), which no OCR yaml
+#: overrides. FCN: False, as in the Cityscapes, LIP and PASCAL-Context yamls and on the
+#: master / pytorch-v1.1 branches (interpolate's default); the HRNet-OCR branch's
+#: ADE20K and COCO-Stuff FCN yamls keep the default True.
+OFFICIAL_ALIGN_CORNERS = {"ocr": True, "fcn": False}
+#: The official OCR head: SpatialOCR_Module(dropout=MODEL.OCR.DROPOUT) before cls_head.
+OFFICIAL_OCR_DROPOUT = 0.05
+
+
+def num_classes_of(state: Mapping[str, torch.Tensor], head: str) -> int:
+    """Classes of a converted segmentor state dict (its last classifier's rows)."""
+    key = "decode_head.conv_seg.weight" if head == "fcn" else "decode_head.1.conv_seg.weight"
+    return int(state[key].shape[0])
+
+
+def check_config(cfg, *, head: str, num_classes: int, src: str, name: str) -> None:
+    """The loaded config ``cfg`` (file ``name``) has the checkpoint's head and classes."""
+    is_ocr = isinstance(cfg.model.get("decode_head"), list)
+    if is_ocr != (head == "ocr"):
+        raise ConversionError(
+            f"{src} ({head.upper()} head) does not load into {name}: it has an "
+            f"{'OCR' if is_ocr else 'FCN'} model. Use an {head.upper()} config of the same "
+            "width and number of classes."
+        )
+    if cfg.get("num_classes") not in (None, num_classes):
+        raise ConversionError(
+            f"{src} has {num_classes} classes; {name} is set up for {cfg.num_classes} (its "
+            "dataset's). Use a config of the dataset the checkpoint was trained on."
+        )
+
+
+def check_loads(cfg, state: Mapping[str, torch.Tensor], *, head: str, src: str, name: str):
+    """``state`` loads strictly into the model of the loaded config ``cfg``."""
+    from .builder import build_segmentor
+
+    cfg.model.backbone.pretrained = None  # the weights come from the checkpoint
+    result = build_segmentor(cfg.model).load_state_dict(state, strict=False)
+    problems = [*result.missing_keys, *result.unexpected_keys]
+    problems = [k for k in problems if not k.endswith("num_batches_tracked")]
+    if problems:
+        raise ConversionError(
+            f"{src} ({head.upper()} head) does not load into {name}: "
+            f"{', '.join(problems[:5])}{' ...' if len(problems) > 5 else ''}. "
+            f"Use an {head.upper()} config of the same width and number of classes."
+        )
+
+
+def official_config(
+    *,
+    base: str,
+    out: str,
+    head: str,
+    num_classes: int,
+    align_corners: bool,
+    source: str,
+) -> str:
+    """The text of a config that reproduces a converted official model: ``base`` (a
+    zoo config of the same width, head and dataset) with ``reproduce='official'``, the
+    given ``align_corners``, the OCR head's dropout and ``num_classes``."""
+    base_path, out_dir = os.path.abspath(base), os.path.dirname(os.path.abspath(out))
+    cwd = os.getcwd() + os.sep
+    if base_path.startswith(cwd) and out_dir.startswith(cwd):
+        # Both in the project (configs/, work_dirs/): relative, so the tree can move.
+        base_path = os.path.relpath(base_path, out_dir)
+    dropout = (
+        f" Dropout2d({OFFICIAL_OCR_DROPOUT}) before the OCR classifier." if head == "ocr" else ""
+    )
+    about = (
+        f"The official HRNet-Semantic-Segmentation {head.upper()} model of {source}, converted "
+        'by tools/convert_checkpoint.py. reproduce="official": the official fusion resize; '
+        f"align_corners={align_corners} in the backbone, every head, the loss and the final "
+        f"resize.{dropout} {num_classes} classes. README: 'Fidelity: mmseg or official'."
+    )
+    lines = [
+        *textwrap.wrap(about, width=88, initial_indent="# ", subsequent_indent="# "),
+        f"_base_ = [{base_path!r}]",
+        'reproduce = "official"',
+        f"align_corners = {align_corners}",
+        "model = dict(",
+        "    backbone=dict(pretrained=None),  # every weight is in the converted checkpoint",
+    ]
+    if head == "fcn":
+        lines.append(f"    decode_head=dict(num_classes={num_classes}),")
+    else:
+        lines += [
+            "    decode_head=[",
+            f"        dict(_base_.model.decode_head[0], num_classes={num_classes}),",
+            "        dict(",
+            "            _base_.model.decode_head[1],",
+            f"            num_classes={num_classes},",
+            f"            dropout_ratio={OFFICIAL_OCR_DROPOUT},  # official MODEL.OCR.DROPOUT",
+            "        ),",
+            "    ],",
+        ]
+    lines.append(")")
+    return "\n".join(lines) + "\n"

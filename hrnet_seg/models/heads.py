@@ -6,7 +6,7 @@ size (a full bilinear pass that copies the largest tensor), and in the OCR casca
 heads redo the whole upsample-and-concatenate on the same features. Here the identity
 resize is skipped and the cascade's second head reuses the first head's result. The
 outputs are bit-identical to mmseg's heads (an identity bilinear resize with
-``align_corners=False`` reproduces its input exactly); parameters and state-dict keys
+either ``align_corners`` reproduces its input exactly); parameters and state-dict keys
 are the same, so checkpoints are interchangeable.
 """
 

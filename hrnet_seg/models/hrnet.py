@@ -32,6 +32,21 @@ from .pretrained import load_backbone_weights, require_pretrained_file
 _NORM_TYPES = ("BN", "SyncBN", "GN")
 
 
+#: How the fusion upsamples lower-resolution branches (see :class:`HighResolutionModule`).
+UPSAMPLE_MODES = ("official", "mmseg")
+
+
+def check_upsample(upsample: str, align_corners: bool, *, owner: str) -> None:
+    if upsample not in UPSAMPLE_MODES:
+        raise ValueError(f"{owner} upsample: expected one of {UPSAMPLE_MODES}, got {upsample!r}")
+    if upsample == "mmseg" and align_corners:
+        raise ValueError(
+            f"{owner}: upsample='mmseg' is mmseg's fusion, which resamples with "
+            "align_corners=False only; for align_corners=True use upsample='official' "
+            "(the official code's fusion)"
+        )
+
+
 class HighResolutionModule(nn.Module):
     """Parallel branches followed by the all-to-all multi-resolution fusion.
 
@@ -40,11 +55,20 @@ class HighResolutionModule(nn.Module):
 
     * ``j == i``: identity;
     * ``j > i`` (lower resolution): 1x1 conv + norm, then bilinear upsampling to branch
-      ``i``'s size;
+      ``i``'s size (how: see ``upsample`` below);
     * ``j < i`` (higher resolution): ``i - j`` stride-2 3x3 conv + norm, with ReLU
       between them (none after the last, so the sum sees a linear term).
 
     The terms are summed and passed through ReLU.
+
+    ``upsample`` picks between the two implementations in use, which agree whenever the
+    input's sides are multiples of 32 and differ elsewhere:
+
+    * ``'official'``: one bilinear resize straight to branch ``i``'s size (the official
+      ``seg_hrnet.py`` / ``seg_hrnet_ocr.py``), with ``align_corners`` as configured;
+    * ``'mmseg'``: mmseg's ``HRModule``: ``Upsample(scale_factor=2**(j-i))`` to
+      ``floor(side * 2**(j-i))``, then a resize to branch ``i``'s size (a second
+      interpolation where a side is not a multiple of 32); ``align_corners=False`` only.
     """
 
     def __init__(
@@ -55,11 +79,13 @@ class HighResolutionModule(nn.Module):
         in_channels: tuple[int, ...],
         num_channels: tuple[int, ...],
         norm_cfg: dict,
+        upsample: str = "mmseg",
         align_corners: bool = False,
         multiscale_output: bool = True,
         with_cp: bool = False,
     ) -> None:
         super().__init__()
+        check_upsample(upsample, align_corners, owner="HighResolutionModule")
         num_branches = len(num_channels)
         if not (len(num_blocks) == len(in_channels) == num_branches):
             raise ValueError(
@@ -68,6 +94,7 @@ class HighResolutionModule(nn.Module):
             )
         block_cls = BLOCKS[block]
         self.num_branches = num_branches
+        self.upsample = upsample
         self.align_corners = align_corners
         self.branches = nn.ModuleList(
             make_blocks(
@@ -132,13 +159,26 @@ class HighResolutionModule(nn.Module):
                 if j == i:
                     y = y + x[j]
                 elif j > i:
-                    y = y + F.interpolate(
-                        row[j](x[j]), size=size, mode="bilinear", align_corners=self.align_corners
-                    )
+                    y = y + self._upsample(row[j](x[j]), factor=2 ** (j - i), size=size)
                 else:
                     y = y + row[j](x[j])
             fused.append(self.relu(y))
         return fused
+
+    def _upsample(self, x: torch.Tensor, *, factor: int, size: torch.Size) -> torch.Tensor:
+        if self.upsample == "mmseg":
+            # mmseg's Upsample(scale_factor) computes its size as int(side * factor) and
+            # resizes to it; the resize to branch i's size that follows is an exact
+            # identity when the sizes already agree, so it is skipped then.
+            x = F.interpolate(
+                x,
+                size=[int(side * float(factor)) for side in x.shape[-2:]],
+                mode="bilinear",
+                align_corners=False,
+            )
+            if x.shape[-2:] == size:
+                return x
+        return F.interpolate(x, size=size, mode="bilinear", align_corners=self.align_corners)
 
 
 @MODELS.register_module()
@@ -155,8 +195,17 @@ class HighResolutionNet(BaseModule):
         frozen_stages: freeze the stem (0), and ``layer1``/stage 2-4 with their
             transitions up to this index; -1 freezes nothing.
         with_cp: activation checkpointing in every residual block.
-        align_corners: for the fusion upsampling. The official code uses True, mmseg
-            False; checkpoints are interchangeable, outputs differ slightly.
+        upsample: how the fusion upsamples lower-resolution branches: ``'mmseg'``
+            (mmseg's ``HRNet``, bit for bit at every input size; the zoo's) or
+            ``'official'`` (the official code's single resize). Both agree when the
+            input's sides are multiples of 32; see :class:`HighResolutionModule`.
+        align_corners: of the fusion's bilinear upsampling. The official code takes it
+            from ``MODEL.ALIGN_CORNERS``: True by default (every official OCR model, the
+            HRNet-OCR branch's ADE20K / COCO-Stuff FCN models), False in its Cityscapes,
+            LIP and PASCAL-Context FCN yamls and throughout the master / pytorch-v1.1
+            branches; mmseg always uses False. It must match the heads' and the final
+            resize's: in a config, set the top-level ``reproduce`` / ``align_corners``
+            switch (:mod:`hrnet_seg.models.reproduce`), not this key.
         multiscale_output: return all four branches (True, HRNetV2) or the
             highest-resolution one only.
         pretrained: path of a local ImageNet (official / timm) or mmseg checkpoint,
@@ -186,6 +235,7 @@ class HighResolutionNet(BaseModule):
         norm_eval: bool = False,
         frozen_stages: int = -1,
         with_cp: bool = False,
+        upsample: str = "mmseg",
         align_corners: bool = False,
         multiscale_output: bool = True,
         pretrained: str | None = None,
@@ -209,6 +259,7 @@ class HighResolutionNet(BaseModule):
             )
         if in_channels < 1:
             raise ValueError(f"HighResolutionNet in_channels: expected >= 1, got {in_channels}")
+        check_upsample(upsample, align_corners, owner="HighResolutionNet")
         if isinstance(init_cfg, Mapping) and init_cfg.get("type") == "Pretrained":
             # Route mmengine's Pretrained init through the layout-aware loader.
             if pretrained is not None:
@@ -226,6 +277,8 @@ class HighResolutionNet(BaseModule):
         super().__init__(init_cfg=init_cfg)
 
         self.arch = resolve_arch(arch)
+        self.upsample = upsample
+        self.align_corners = align_corners
         self.norm_cfg = norm_cfg
         self.norm_eval = norm_eval
         self.frozen_stages = frozen_stages
@@ -258,6 +311,7 @@ class HighResolutionNet(BaseModule):
             stage = self._make_stage(
                 spec,
                 pre_channels=spec.out_channels,
+                upsample=upsample,
                 align_corners=align_corners,
                 multiscale_output=multiscale_output or not last,
                 with_cp=with_cp,
@@ -302,6 +356,7 @@ class HighResolutionNet(BaseModule):
         spec: StageSpec,
         *,
         pre_channels: tuple[int, ...],
+        upsample: str,
         align_corners: bool,
         multiscale_output: bool,
         with_cp: bool,
@@ -315,6 +370,7 @@ class HighResolutionNet(BaseModule):
                 in_channels=in_channels,
                 num_channels=spec.num_channels,
                 norm_cfg=self.norm_cfg,
+                upsample=upsample,
                 align_corners=align_corners,
                 # Only the last module of the last stage may drop the low branches.
                 multiscale_output=multiscale_output or m < spec.num_modules - 1,

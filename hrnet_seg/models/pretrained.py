@@ -13,6 +13,8 @@ Files are read with ``weights_only=True`` and never downloaded.
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -35,6 +37,17 @@ CLASSIFICATION_HEAD_PREFIXES = (
 BACKBONE_PREFIXES = ("conv1.", "bn1.", "conv2.", "bn2.", "layer1.", "transition", "stage")
 
 README_PRETRAINED = "README section 'Pretrained weights'"
+#: What :attr:`LoadReport.dropped` holds, by layout.
+DROPPED_KEYS = {
+    "hrnet-official-imagenet/timm": "ImageNet classification-head keys",
+    # seg_hrnet's `last_layer` (FCN head) or seg_hrnet_ocr's heads: the whole model
+    # converts with tools/convert_checkpoint.py.
+    "hrnet-official-seg": "segmentation-head keys (official FCN `last_layer` / OCR heads)",
+}
+
+
+class FusionMismatchWarning(UserWarning):
+    """A checkpoint trained with one fusion upsampling loaded into the other."""
 
 
 class PretrainedNotFoundError(UserError, FileNotFoundError):
@@ -68,7 +81,7 @@ class LoadReport:
     def summary(self) -> str:
         parts = [f"Loaded {self.loaded} backbone tensors from {self.path} (layout: {self.layout})"]
         if self.dropped:
-            parts.append(f"dropped {len(self.dropped)} classification-head keys")
+            parts.append(f"dropped {len(self.dropped)} {DROPPED_KEYS[self.layout]}")
         if self.missing:
             parts.append(f"missing {len(self.missing)}: {first(self.missing)}")
         if self.unexpected:
@@ -131,7 +144,9 @@ def load_backbone_weights(model: nn.Module, path: str, *, strict: bool = True) -
         CheckpointMismatchError: when shapes differ, or (``strict``) when backbone
             keys are missing or unexpected. The message lists the first mismatches.
     """
-    state, layout, dropped = extract_backbone_state_dict(load_checkpoint_file(path))
+    checkpoint = load_checkpoint_file(path)
+    state, layout, dropped = extract_backbone_state_dict(checkpoint)
+    warn_if_fusion_differs(model, checkpoint, layout=layout, path=path)
     diff = StateDictDiff.compare(model.state_dict(), state)
     if not diff.fits(strict=strict):
         raise diff.error(
@@ -147,6 +162,44 @@ def load_backbone_weights(model: nn.Module, path: str, *, strict: bool = True) -
         missing=diff.missing,
         unexpected=diff.unexpected,
         dropped=dropped,
+    )
+
+
+def trained_upsample(checkpoint, *, layout: str) -> str | None:
+    """The fusion upsampling (``'mmseg'`` / ``'official'``) of the model that wrote
+    ``checkpoint``, where it is known: from the meta of a converted checkpoint or the
+    config mmengine saves with every checkpoint, else from the layout (mmseg's
+    ``backbone.*``, the official ``model.*``). ImageNet weights have no fusion of the
+    segmentation kind (HRNet-Image-Classification upsamples by nearest): None."""
+    meta = checkpoint.get("meta") if isinstance(checkpoint, Mapping) else None
+    meta = meta if isinstance(meta, Mapping) else {}
+    if meta.get("upsample") in ("mmseg", "official"):
+        return meta["upsample"]
+    text = meta.get("cfg")
+    if isinstance(text, str):
+        if re.search(r"type\s*=\s*['\"]HRNet['\"]", text):
+            return "mmseg"  # mmseg's own backbone
+        found = re.search(r"upsample\s*=\s*['\"](mmseg|official)['\"]", text)
+        return found.group(1) if found else None
+    return {"mmseg": "mmseg", "hrnet-official-seg": "official"}.get(layout)
+
+
+def warn_if_fusion_differs(model: nn.Module, checkpoint, *, layout: str, path: str) -> None:
+    """One warning when ``checkpoint`` was trained with the other fusion upsampling than
+    ``model``'s (an HRNet backbone, or a segmentor with one)."""
+    backbone = getattr(model, "backbone", model)
+    mode = getattr(backbone, "upsample", None)
+    trained = trained_upsample(checkpoint, layout=layout)
+    if mode is None or trained is None or trained == mode:
+        return
+    who = {"mmseg": "mmseg's", "official": "the official code's"}[trained]
+    warnings.warn(
+        f"{path} was trained with {who} fusion upsampling and this backbone has "
+        f"upsample={mode!r}: outputs differ wherever an input side is not a multiple of "
+        f"32. To reproduce the checkpoint's model, set the config's reproduce={trained!r} "
+        f"(the backbone's upsample={trained!r}; README 'Fidelity: mmseg or official').",
+        FusionMismatchWarning,
+        stacklevel=2,
     )
 
 

@@ -5,10 +5,10 @@ import copy
 
 import pytest
 import torch
-from mmengine.config import Config
 
 from hrnet_seg.benchmark.flops import official_gflops, segmentor_macs
 from hrnet_seg.benchmark.models import build, compile_segmentor
+from hrnet_seg.engine.config import load_config
 from tests.conftest import REPO, randomize
 
 W18 = REPO / "configs/hrnet_w18_cityscapes.py"
@@ -17,7 +17,7 @@ OCR = REPO / "configs/hrnet_w18_ocr_cityscapes.py"
 
 def twins(config):
     """Our model and mmseg's reference with the same random weights."""
-    cfg = Config.fromfile(config)
+    cfg = load_config(str(config))
     ours = randomize(build(cfg), seed=3).eval()
     reference = build(cfg, reference=True).eval()
     reference.load_state_dict(ours.state_dict())
@@ -100,7 +100,7 @@ def test_gradients_match_in_channels_last():
     ],
 )
 def test_params_and_official_flops(config, params, gflops, macs):
-    cfg = Config.fromfile(REPO / config)
+    cfg = load_config(str(REPO / config))
     model = build(cfg).eval()
     assert sum(p.numel() for p in model.parameters()) == params
     # The count is linear in the pixels: count at 1/16 of the area, then scale.

@@ -1,15 +1,15 @@
 import warnings
 
 import torch
-from mmengine.config import Config
 
 from hrnet_seg.engine import SegRunner
+from hrnet_seg.engine.config import load_config
 from hrnet_seg.models import SyncBNFallbackWarning
 from tests.conftest import REPO
 
 
 def test_runner_falls_back_from_syncbn_once(tmp_path):
-    cfg = Config.fromfile(REPO / "configs/hrnet_w18_cityscapes.py")
+    cfg = load_config(str(REPO / "configs/hrnet_w18_cityscapes.py"))
     cfg.model.backbone.pretrained = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -140,3 +140,17 @@ def test_unreadable_and_colour_pngs(tmp_path):
 
     with pytest.raises(ValueError, match="dataset must be one of"):
         read_prediction(colour, dataset="voc")
+
+
+def test_reduce_zero_label_is_mmseg_s(tmp_path):
+    """Every raw value, through mmseg's own LoadAnnotations and through ours: 0 ("other")
+    and 255 (no class) read as 255, v as v - 1."""
+    from mmseg.datasets.transforms import LoadAnnotations
+
+    raw = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    Image.fromarray(raw).save(tmp_path / "label.png")
+    results = LoadAnnotations(reduce_zero_label=True).transform(
+        dict(seg_map_path=str(tmp_path / "label.png"), reduce_zero_label=True, seg_fields=[])
+    )
+    assert results["gt_seg_map"][15, 15] == 255  # raw 255
+    np.testing.assert_array_equal(export.reduce_zero_label(raw), results["gt_seg_map"])

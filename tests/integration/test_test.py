@@ -105,3 +105,30 @@ def test_missing_checkpoint(demo_root, tmp_path):
     assert result.stderr.startswith(
         f"error: Checkpoint file not found: {str(tmp_path / 'none.pth')!r}"
     )
+
+
+def test_converted_official_checkpoint_with_the_written_config(demo_root, tmp_path):
+    """The README's convert -> test commands, on an official master-branch W18-Small-v1
+    FCN checkpoint (the demo config's arch): the written config evaluates it, and the
+    zoo's mmseg reproduction would warn that the checkpoint's fusion differs."""
+    import torch
+
+    from tests.models.test_official_reference import official_checkpoint
+
+    src, dst, out = tmp_path / "official.pth", tmp_path / "converted.pth", tmp_path / "official.py"
+    torch.save(official_checkpoint("master", "W18-Small-v1", "fcn"), src)
+    convert = run_python(
+        "tools/convert_checkpoint.py", str(src), str(dst), "--config", DEMO,
+        "--write-config", str(out),
+    )  # fmt: skip
+    assert convert.returncode == 0, convert.stderr[-2000:]
+    assert f"evaluate: python tools/test.py {out} {dst}" in convert.stdout
+
+    common = [str(dst), "--data-root", str(demo_root)]
+    written = test_tool(str(out), *common, "--work-dir", str(tmp_path / "official"))
+    assert written.returncode == 0, written.stderr[-2000:]
+    assert "fusion upsampling" not in written.stderr
+    assert read_json(tmp_path / "official/results.json")["status"] == "finished"
+    zoo = test_tool(DEMO, *common, "--work-dir", str(tmp_path / "zoo"))
+    assert zoo.returncode == 0, zoo.stderr[-2000:]
+    assert zoo.stderr.count("was trained with the official code's fusion upsampling") == 1

@@ -56,31 +56,67 @@ def test_state_dict_layout_is_the_official_one():
         assert key in keys
 
 
-@pytest.mark.parametrize("arch", ["W18", "W48"])
+@pytest.mark.parametrize(
+    "arch, size",
+    [
+        ("W18", (64, 96)),
+        ("W18", (72, 100)),  # sides that are not multiples of 32 from here on
+        ("W18", (97, 131)),
+        ("W18-Small-v2", (250, 510)),  # W18's widths, fewer modules: cheaper at this size
+        ("W48", (97, 131)),
+    ],
+)
 @pytest.mark.parametrize("mode", ["eval", "train"])
-def test_parity_with_mmseg_hrnet(arch, mode):
+def test_parity_with_mmseg_hrnet(arch, size, mode):
+    """upsample='mmseg' (the default) is mmseg's HRNet bit for bit at every input size:
+    outputs, BN statistics after a training forward, and (to rounding) gradients."""
     reference = mmseg_hrnet(arch)
-    ours = HighResolutionNet(arch=arch, align_corners=False)
+    ours = HighResolutionNet(arch=arch)
+    assert ours.upsample == "mmseg" and not ours.align_corners
     ours.load_state_dict(reference.state_dict())
     getattr(reference, mode)()
     getattr(ours, mode)()
-    x = torch.randn(2, 3, 64, 96, generator=torch.Generator().manual_seed(1))
+    x = torch.randn(2, 3, *size, generator=torch.Generator().manual_seed(1))
     x_ref = x.clone().requires_grad_(mode == "train")
     x_ours = x.clone().requires_grad_(mode == "train")
     expected, actual = reference(x_ref), ours(x_ours)
     assert len(actual) == 4
     for a, e in zip(actual, expected):
-        assert a.abs().mean() > 0.1  # activations are O(1), so the tolerance means something
-        torch.testing.assert_close(a, e, rtol=1e-5, atol=1e-5)
+        assert a.abs().mean() > 0.1  # activations are O(1), so a difference would show
+        assert torch.equal(a, e)
     if mode == "train":
         # Same running statistics after the step, and the same gradients.
         for (name, a), e in zip(ours.state_dict().items(), reference.state_dict().values()):
-            torch.testing.assert_close(a, e, rtol=1e-5, atol=1e-6, msg=name)
+            assert torch.equal(a, e), name
         sum(o.square().mean() for o in actual).backward()
         sum(o.square().mean() for o in expected).backward()
-        torch.testing.assert_close(x_ours.grad, x_ref.grad, rtol=1e-4, atol=1e-7)
+        torch.testing.assert_close(x_ours.grad, x_ref.grad, rtol=1e-5, atol=1e-8)
         for (name, a), e in zip(ours.named_parameters(), reference.parameters()):
-            torch.testing.assert_close(a.grad, e.grad, rtol=1e-4, atol=1e-6, msg=name)
+            torch.testing.assert_close(a.grad, e.grad, rtol=1e-5, atol=1e-7, msg=name)
+
+
+@pytest.mark.parametrize("size", [(64, 96), (72, 100), (97, 131)])
+def test_official_upsample_differs_from_mmseg_only_off_multiples_of_32(size):
+    """The official fusion resizes straight to the branch's size; mmseg's upsamples by
+    2**(j-i) first. With align_corners=False both are the same map when the sizes are
+    exact multiples, and differ when an input side is not a multiple of 32."""
+    mmseg_style = randomize(HighResolutionNet(arch="W18-Small-v1")).eval()
+    official = HighResolutionNet(arch="W18-Small-v1", upsample="official").eval()
+    official.load_state_dict(mmseg_style.state_dict())
+    x = torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        a, b = official(x)[0], mmseg_style(x)[0]
+    if size[0] % 32 == 0 and size[1] % 32 == 0:
+        assert torch.equal(a, b)
+    else:
+        assert (a - b).abs().max() > 0.01 * b.abs().max()
+
+
+def test_mmseg_upsample_has_no_align_corners():
+    with pytest.raises(ValueError, match="upsample='mmseg' is mmseg's fusion"):
+        HighResolutionNet(arch="W18-Small-v1", align_corners=True)
+    with pytest.raises(ValueError, match="upsample: expected one of"):
+        HighResolutionNet(arch="W18-Small-v1", upsample="nearest")
 
 
 def test_channels_last_gives_the_same_outputs():
@@ -109,9 +145,9 @@ def test_activation_checkpointing_changes_memory_not_results():
 
 
 def test_align_corners_is_a_real_switch():
-    official = HighResolutionNet(arch="W18-Small-v1", align_corners=True)
+    official = HighResolutionNet(arch="W18-Small-v1", upsample="official", align_corners=True)
     randomize(official).eval()
-    mmseg_style = HighResolutionNet(arch="W18-Small-v1", align_corners=False).eval()
+    mmseg_style = HighResolutionNet(arch="W18-Small-v1", upsample="official").eval()
     mmseg_style.load_state_dict(official.state_dict())
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():

@@ -185,3 +185,68 @@ def test_truncated_checkpoint(tmp_path):
         load_backbone_weights(HighResolutionNet(arch="W18-Small-v1"), str(path))
     assert str(info.value).startswith(f"Could not read checkpoint {str(path)!r}: ")
     assert "truncated" in str(info.value)
+
+
+def test_official_segmentation_heads_are_named_as_such(tmp_path):
+    from tests.models.test_official_reference import official_checkpoint
+
+    path = str(tmp_path / "hrnet_w18_fcn_official.pth")
+    torch.save(official_checkpoint("HRNet-OCR", "W18", "fcn"), path)
+    model = HighResolutionNet(arch="W18", upsample="official")
+    report = load_backbone_weights(model, path)
+    assert report.layout == "hrnet-official-seg"
+    assert sorted({k.split(".")[0] for k in report.dropped}) == ["last_layer"]
+    assert (
+        f"dropped {len(report.dropped)} segmentation-head keys (official FCN `last_layer` / "
+        "OCR heads)" in report.summary()
+    )
+    assert "classification" not in report.summary()
+
+
+@pytest.mark.parametrize(
+    "make, upsample, warns",
+    [
+        (mmseg_checkpoint, "official", "mmseg"),
+        (mmseg_checkpoint, "mmseg", None),
+        (official_imagenet_checkpoint, "official", None),  # no segmentation fusion in it
+        (official_imagenet_checkpoint, "mmseg", None),
+    ],
+)
+def test_a_checkpoint_of_the_other_fusion_warns_once(tmp_path, make, upsample, warns):
+    import warnings
+
+    from hrnet_seg.models.pretrained import FusionMismatchWarning
+
+    path = str(tmp_path / "weights.pth")
+    make(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_backbone_weights(HighResolutionNet(arch="W18", upsample=upsample), path)
+    found = [w for w in caught if issubclass(w.category, FusionMismatchWarning)]
+    if warns is None:
+        assert found == []
+    else:
+        assert len(found) == 1
+        assert str(found[0].message) == (
+            f"{path} was trained with {warns}'s fusion upsampling and this backbone has "
+            f"upsample={upsample!r}: outputs differ wherever an input side is not a multiple "
+            f"of 32. To reproduce the checkpoint's model, set the config's "
+            f"reproduce={warns!r} (the backbone's upsample={warns!r}; README 'Fidelity: "
+            "mmseg or official')."
+        )
+
+
+@pytest.mark.parametrize(
+    "meta, expected",
+    [
+        ({"cfg": "model = dict(backbone=dict(type='HRNet', extra=dict()))"}, "mmseg"),
+        ({"cfg": "backbone=dict(type='HighResolutionNet', upsample='official')"}, "official"),
+        ({"cfg": "backbone=dict(type='HighResolutionNet')"}, None),  # before the option
+        ({"upsample": "official", "converted_from": "x.pth"}, "official"),
+        ({}, "mmseg"),  # the layout decides
+    ],
+)
+def test_trained_upsample(meta, expected):
+    from hrnet_seg.models.pretrained import trained_upsample
+
+    assert trained_upsample({"meta": meta, "state_dict": {}}, layout="mmseg") == expected

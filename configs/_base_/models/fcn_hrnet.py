@@ -1,6 +1,14 @@
 # HRNetV2 + FCN (paper Sec. 4, "HRNetV2"): the four branch outputs are upsampled to
 # stride 4, concatenated, and classified by a 1x1 conv-BN-ReLU then a 1x1 conv.
 # Defaults are HRNetV2-W48; leaves change arch and the head widths.
+# Which implementation the model reproduces, in the backbone's fusion, every head, the
+# loss and the final resize at once (hrnet_seg/models/reproduce.py; README "Fidelity:
+# mmseg or official"). "mmseg": mmseg 1.2.2 bit for bit at every input size, so that
+# mmseg's published figures and checkpoints compare exactly. "official": the official
+# HRNet code; align_corners None takes its default (True), False as in its Cityscapes
+# FCN yaml. The model dicts below leave these keys to the switch.
+reproduce = "mmseg"
+align_corners = None
 norm_cfg = dict(type="SyncBN", requires_grad=True)  # BN with one warning when not distributed
 hrnet_channels = [48, 96, 192, 384]  # C, 2C, 4C, 8C of the arch below
 data_preprocessor = dict(
@@ -19,7 +27,6 @@ model = dict(
         arch="W48",
         norm_cfg=norm_cfg,
         norm_eval=False,
-        align_corners=False,  # mmseg's choice; the official code uses True
         # ImageNet weights, never downloaded: README "Pretrained weights".
         pretrained="pretrained_models/hrnetv2_w48_imagenet_pretrained.pth",
     ),
@@ -35,7 +42,6 @@ model = dict(
         dropout_ratio=-1,
         num_classes=19,
         norm_cfg=norm_cfg,
-        align_corners=False,
         loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=1.0),
     ),
     train_cfg=dict(),

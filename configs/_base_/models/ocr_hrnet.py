@@ -2,6 +2,14 @@
 # Segmentation", ECCV 2020): an FCN auxiliary head gives the soft object regions
 # (loss weight 0.4), the OCR head aggregates object-contextual features (1.0).
 # Defaults are HRNetV2-W48; leaves change arch and the head widths.
+# Which implementation the model reproduces, in the backbone's fusion, every head, the
+# loss and the final resize at once (hrnet_seg/models/reproduce.py; README "Fidelity:
+# mmseg or official"). "mmseg": mmseg 1.2.2 bit for bit at every input size, so that
+# mmseg's published figures and checkpoints compare exactly. "official": the official
+# HRNet code; align_corners None takes its default (True), False as in its Cityscapes
+# FCN yaml. The model dicts below leave these keys to the switch.
+reproduce = "mmseg"
+align_corners = None
 norm_cfg = dict(type="SyncBN", requires_grad=True)  # BN with one warning when not distributed
 hrnet_channels = [48, 96, 192, 384]  # C, 2C, 4C, 8C of the arch below
 data_preprocessor = dict(
@@ -21,7 +29,6 @@ model = dict(
         arch="W48",
         norm_cfg=norm_cfg,
         norm_eval=False,
-        align_corners=False,  # mmseg's choice; the official code uses True
         # ImageNet weights, never downloaded: README "Pretrained weights".
         pretrained="pretrained_models/hrnetv2_w48_imagenet_pretrained.pth",
     ),
@@ -38,7 +45,6 @@ model = dict(
             dropout_ratio=-1,
             num_classes=19,
             norm_cfg=norm_cfg,
-            align_corners=False,
             loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=0.4),
         ),
         dict(
@@ -48,10 +54,9 @@ model = dict(
             input_transform="resize_concat",
             channels=512,  # official MODEL.OCR.MID_CHANNELS
             ocr_channels=256,  # official MODEL.OCR.KEY_CHANNELS
-            dropout_ratio=-1,  # mmseg's recipe; the official code has Dropout2d(0.05)
+            # dropout_ratio: from `reproduce` (mmseg none; official Dropout2d(0.05))
             num_classes=19,
             norm_cfg=norm_cfg,
-            align_corners=False,
             loss_decode=dict(type="CrossEntropyLoss", use_sigmoid=False, loss_weight=1.0),
         ),
     ],
