@@ -22,6 +22,7 @@ from ..datasets import apply_data_root, check_split
 from ..datasets.layout import FORMATS
 from ..errors import UserError
 from ..models.pretrained import check_pretrained_in_config
+from .ddp import check_ddp_cfg
 
 
 class ConfigError(UserError, KeyError):
@@ -470,6 +471,7 @@ def preflight_train(cfg: Config) -> None:
     """What must hold before training starts: data first, then pretrained weights."""
     check_data(cfg)
     check_pretrained_in_config(cfg.model)
+    check_ddp_cfg(cfg)
 
 
 def configure_test(
