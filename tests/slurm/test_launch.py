@@ -4,56 +4,25 @@ resume, (d) a failing run's error, (e) the plain sbatch template."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from hrnet_seg.datasets.synthetic import make_cityscapes
 from tests.conftest import REPO, run_python
-from tests.integration.conftest import DEMO, tiny_options
-from tests.slurm.conftest import job_info, sbatch, wait_for_job
-
-
-def tiny(iters: int, checkpoint_every: int) -> list[str]:
-    """The demo config shortened, as --cfg-options arguments."""
-    options = tiny_options(iters, checkpoint_every=checkpoint_every)
-    return [f"{k}={str(v)}" for k, v in options.items()]
-
-
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("slurm_data") / "cityscapes"
-    return make_cityscapes(root, splits={"train": 8, "val": 4}, size=(64, 128), seed=1)
-
-
-def submit(*args, timeout=120):
-    res = run_python(*args, timeout=timeout)
-    assert res.returncode == 0, res.stdout + res.stderr
-    manifest = re.search(r"^Manifest: (\S+)$", res.stdout, re.M).group(1)
-    return res.stdout, Path(manifest)
-
-
-def wait_manifest(manifest: Path, timeout: float = 240) -> subprocess.CompletedProcess:
-    """`slurm/status.py --watch` until every run has ended."""
-    return run_python("slurm/status.py", str(manifest), "--watch", "--interval", "1",
-                      timeout=timeout)  # fmt: skip
-
-
-def read(path):
-    return json.loads(Path(path).read_text())
-
-
-def scalars_by_start(work_dir: Path) -> list[list[int]]:
-    """The iterations each start of the run logged, in order of the starts."""
-    starts = []
-    for path in sorted(work_dir.glob("*/vis_data/scalars.json")):
-        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        starts.append([r["iter"] for r in rows if "iter" in r])
-    return starts
+from tests.integration.conftest import DEMO
+from tests.slurm.conftest import (
+    job_info,
+    read,
+    sbatch,
+    scalars_by_start,
+    submit,
+    tiny,
+    wait_for_iteration,
+    wait_for_job,
+    wait_manifest,
+)
 
 
 def test_a_two_task_ddp_job_through_submitit(tmp_path, data_root):
@@ -118,16 +87,6 @@ def test_b_sweep_as_a_job_array_then_status_and_collect(tmp_path, data_root):
     assert positions == sorted(positions)
 
 
-def _wait_for_iteration(work_dir: Path, at_least: int, timeout: float = 120) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        starts = scalars_by_start(work_dir)
-        if starts and starts[0] and starts[0][-1] >= at_least:
-            return starts[0][-1]
-        time.sleep(0.1)
-    raise AssertionError(f"{work_dir}: iteration {at_least} not reached in {timeout} s")
-
-
 @pytest.mark.parametrize("how", ["usr2", "scontrol-requeue"])
 def test_c_preempted_job_resumes_and_finishes(tmp_path, data_root, how, monkeypatch):
     # W&B on (offline files in the work dir): the restart must continue the same run.
@@ -140,7 +99,7 @@ def test_c_preempted_job_resumes_and_finishes(tmp_path, data_root, how, monkeypa
     )  # fmt: skip
     run = read(manifest)["runs"][0]
     job_id, work_dir = run["job_id"], Path(run["work_dir"])
-    _wait_for_iteration(work_dir, 12)
+    wait_for_iteration(work_dir, 12)
     wandb_id = (work_dir / "wandb_run_id.txt").read_text().strip()
     if how == "usr2":  # submitit's checkpoint signal: what Slurm sends before the time limit
         subprocess.run(["scancel", "--signal=USR2", job_id], check=True, timeout=30)
