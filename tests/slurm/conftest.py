@@ -298,3 +298,24 @@ def wait_for_iteration(work_dir: Path, at_least: int, *, start: int = 0,
     spans = [(s[0], s[-1]) if s else () for s in scalars_by_start(work_dir)]
     what = f"start {start} did not reach iteration {at_least} in {timeout} s"
     raise AssertionError(f"{work_dir}: {what} (first and last iteration of each start: {spans})")
+
+
+def train_with_sbatch_template(tmp_path: Path, data_root, *sbatch_args: str) -> tuple[str, dict]:
+    """6 iterations of the demo config through slurm/train.sbatch with these sbatch options;
+    returns the job's output and the run's results.json (work dir tmp_path/plain)."""
+    from tests.conftest import REPO
+    from tests.integration.conftest import DEMO
+
+    work_dir = tmp_path / "plain"
+    job_id = sbatch(
+        *sbatch_args, "--cpus-per-task=1", f"--output={tmp_path}/%j.out",
+        "slurm/train.sbatch", DEMO, "--work-dir", str(work_dir), "--data-root", str(data_root),
+        "--cfg-options", *tiny(6, 3),
+        cwd=REPO,
+    )  # fmt: skip
+    state = wait_for_job(job_id, timeout=300)
+    out = (tmp_path / f"{job_id}.out").read_text()
+    assert state == "COMPLETED", out[-3000:]
+    results = read(work_dir / "results.json")
+    assert results["final_iter"] == 6
+    return out, results

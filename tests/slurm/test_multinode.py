@@ -1,6 +1,7 @@
 """Training across the two nodes of the local cluster (make test-slurm): (f) 2 nodes x 2
 tasks through submitit and through the sbatch template, (g) one 2-node job preempted three
-times, (h) a node lost mid-run, (i) a sweep array spread over both nodes.
+times, (h) a node lost mid-run, (b, i) a sweep array spread over both nodes, with status
+(with and without accounting), collect and the leaderboard.
 
 What breaks on real clusters and not on one node: MASTER_ADDR/PORT across hosts, the
 rendezvous, LOCAL_RANK per node, requeue of a multi-node job, a node that dies mid-run
@@ -14,18 +15,17 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from tests.conftest import REPO, run_python
+from tests.conftest import run_python
 from tests.integration.conftest import DEMO
 from tests.slurm.conftest import (
     cluster_script,
     job_info,
     read,
-    sbatch,
     scalars_by_start,
     submit,
     tiny,
+    train_with_sbatch_template,
     wait_for_iteration,
-    wait_for_job,
     wait_manifest,
     without_accounting,
 )
@@ -76,20 +76,11 @@ def test_f_two_nodes_of_two_tasks_through_submitit(tmp_path, data_root, two_node
 
 
 def test_f_two_nodes_of_two_tasks_through_the_sbatch_template(tmp_path, data_root, two_nodes):
-    work_dir = tmp_path / "plain"
-    job_id = sbatch(
-        "--nodes=2", "--ntasks-per-node=2", "--cpus-per-task=1", f"--output={tmp_path}/%j.out",
-        "slurm/train.sbatch", DEMO, "--work-dir", str(work_dir), "--data-root", str(data_root),
-        "--cfg-options", *tiny(6, 3),
-        cwd=REPO,
-    )  # fmt: skip
-    state = wait_for_job(job_id, timeout=300)
-    out = (tmp_path / f"{job_id}.out").read_text()
-    assert state == "COMPLETED", out[-3000:]
+    out, results = train_with_sbatch_template(
+        tmp_path, data_root, "--nodes=2", "--ntasks-per-node=2"
+    )
     assert "4 task(s) on node[1-2]" in out
-    results = read(work_dir / "results.json")
-    assert results["final_iter"] == 6
-    check_four_ranks_on_two_nodes(results, work_dir_log(work_dir), two_nodes)
+    check_four_ranks_on_two_nodes(results, work_dir_log(tmp_path / "plain"), two_nodes)
 
 
 def test_g_a_two_node_job_preempted_three_times(tmp_path, data_root, two_nodes, monkeypatch):
@@ -194,11 +185,11 @@ def test_h_a_node_lost_mid_run(tmp_path, data_root, two_nodes):
     assert read(work_dir / "results.json")["final_iter"] == iters
 
 
-def test_i_a_sweep_array_spread_over_both_nodes(tmp_path, data_root, two_nodes):
+def test_b_i_a_sweep_array_over_both_nodes_then_status_and_collect(tmp_path, data_root, two_nodes):
     # Each run takes a whole node (--exclusive): with %2, the two at a time take one node each.
     out, manifest = submit(
         "slurm/sweep.py", DEMO, "--grid", "optim_wrapper.optimizer.lr=0.001,0.002,0.003,0.004",
-        "--max-parallel", "2", "--name", "spread", "--cpus-per-task", "1", "--time", "10",
+        "--max-parallel", "2", "--name", "lr", "--cpus-per-task", "1", "--time", "10",
         "--sbatch", "exclusive",
         "--work-dir-root", str(tmp_path), "--data-root", str(data_root),
         "--cfg-options", *tiny(4, 4),
@@ -206,6 +197,7 @@ def test_i_a_sweep_array_spread_over_both_nodes(tmp_path, data_root, two_nodes):
     data = read(manifest)
     array = data["array_job_id"]
     assert [r["job_id"] for r in data["runs"]] == [f"{array}_{i}" for i in range(4)]
+    # One array, at most 2 tasks at a time (the %2 of --array=0-3%2).
     shown = subprocess.run(["scontrol", "show", "job", array], capture_output=True, text=True,
                            timeout=30).stdout  # fmt: skip
     assert "ArrayTaskThrottle=2" in shown, shown
@@ -215,16 +207,28 @@ def test_i_a_sweep_array_spread_over_both_nodes(tmp_path, data_root, two_nodes):
     runs = read(manifest)["runs"]
     assert {r["nodes"] for r in runs} == set(two_nodes)  # both nodes took runs
     status = run_python("slurm/status.py", str(manifest))
+    assert status.returncode == 0
     # The same answer from a cluster without accounting (squeue/scontrol, no sacct).
     blind = run_python("slurm/status.py", str(manifest), env=without_accounting(tmp_path))
     for text in (status.stdout, blind.stdout):
         for run in runs:
             row = rf"{run['name']}\s+{run['job_id']}\s+done \(COMPLETED\)\s+4/4\s+\d+\.\d\d"
-            assert re.search(rf"{row}\s+{run['nodes']}\s", text), text
+            assert re.search(rf"{row}\s+{re.escape(run['nodes'])}\s", text), text
+    # Each run: its own work dir, W&B name, the sweep as group, its values as tags.
+    for run in runs:
+        cfg_dump = next(Path(run["work_dir"]).glob("*.py")).read_text()
+        assert f"name='{run['name']}'" in cfg_dump and "group='lr'" in cfg_dump
+        assert f"lr={run['params']['optim_wrapper.optimizer.lr']:g}" in cfg_dump
+
     collect = run_python("slurm/collect.py", str(manifest))
     assert collect.returncode == 0, collect.stderr
     collected = read(manifest.parent / "collected.json")["runs"]
     assert len(collected) == 4 and {c["name"] for c in collected} == {r["name"] for r in runs}
+    assert all(c["results"]["world_size"] == 1 for c in collected)
     mious = [c["results"]["mIoU"] for c in collected]
     assert mious == sorted(mious, reverse=True)
-    assert all(c["results"]["world_size"] == 1 for c in collected)
+    board = run_python("tools/leaderboard.py", str(manifest.parent), "--no-references")
+    assert board.returncode == 0, board.stderr
+    # Ranked by mIoU, best first, each run linked to its work dir.
+    positions = [board.stdout.index(c["work_dir"]) for c in collected]
+    assert positions == sorted(positions)
