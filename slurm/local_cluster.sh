@@ -55,6 +55,7 @@ CONF=${SLURM_CONF:-/etc/slurm/slurm.conf}
 DBD_CONF=$(dirname "$CONF")/slurmdbd.conf
 PARTITION=${SLURM_LOCAL_PARTITION:-debug}
 SUBNET=${SLURM_LOCAL_SUBNET:-10.77.88}
+REQUESTED_SUBNET=$SUBNET
 DB_PORT=${SLURM_LOCAL_DB_PORT:-3307}
 CRED_EXPIRE=${SLURM_LOCAL_CRED_EXPIRE:-10}
 KILL_WAIT=${SLURM_LOCAL_KILL_WAIT:-30}
@@ -608,7 +609,8 @@ cmd_start() {
         say "an earlier cluster is (partly) running; stopping it first"
         cmd_stop
     fi
-    NODES=$want_nodes ACCOUNTING=$want_accounting
+    # The requested cluster (load_env read the recorded one's values).
+    NODES=$want_nodes ACCOUNTING=$want_accounting SUBNET=$REQUESTED_SUBNET
     local t0 f
     t0=$(date +%s.%N)
     mkdir -p "$LOG" "$RUN"
