@@ -1,8 +1,9 @@
 # hrnet_seg: set up and test on a fresh machine.
 #   make install   create .venv and install the pinned stack, the project (editable) and dev tools
 #   make test      run the test suite (installs first when needed)
-#   make test-slurm  install Slurm (apt, as root), start a local single-node cluster
-#                  (slurm/local_cluster.sh), run the tests marked `slurm`, always stop it again
+#   make test-slurm  install Slurm, slurmdbd and MariaDB (apt, as root), start a local 2-node
+#                  cluster (slurm/local_cluster.sh: each node in its own network namespace),
+#                  run the tests marked `slurm`, always stop it, then check it left nothing
 #   make demo      train and evaluate a small HRNet on built-in data (CPU, minutes)
 #   make lint      ruff
 SHELL := /bin/bash
@@ -41,12 +42,17 @@ test: $(STAMP)
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -m "not slurm and not gpu" $(PYTEST_ARGS)
 
-# The cluster is stopped however the tests end (the EXIT trap), and pytest's exit code is kept.
+# The cluster is stopped however the tests end (the EXIT trap covers an interrupt), then
+# verify-clean fails the target if any process, namespace or link of it is left; pytest's
+# exit code is kept.
 test-slurm: $(STAMP)
 	bash slurm/local_cluster.sh install
-	trap 'bash slurm/local_cluster.sh stop' EXIT; \
-	bash slurm/local_cluster.sh start && \
-	$(BIN)/python -m pytest -m slurm $(PYTEST_ARGS)
+	rc=0; trap 'bash slurm/local_cluster.sh stop' EXIT; \
+	{ bash slurm/local_cluster.sh start --nodes 2 && \
+	  $(BIN)/python -m pytest -m slurm $(PYTEST_ARGS); } || rc=$$?; \
+	bash slurm/local_cluster.sh stop && trap - EXIT; \
+	bash slurm/local_cluster.sh verify-clean || rc=1; \
+	exit $$rc
 
 # Train a small HRNet on built-in Cityscapes-format data, on CPU, then evaluate it.
 demo: $(STAMP)

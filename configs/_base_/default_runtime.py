@@ -6,8 +6,17 @@ custom_imports = dict(imports=["hrnet_seg"], allow_failed_imports=False)
 env_cfg = dict(
     cudnn_benchmark=True,
     mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),
-    dist_cfg=dict(backend="nccl"),  # tools/train.py switches to gloo without CUDA
+    # tools/train.py switches to gloo without CUDA. timeout: seconds a rank may wait in one
+    # collective; a lost node or crashed rank then fails the run after 10 minutes instead of
+    # holding every other rank until the time limit. Longer than the slowest step that one
+    # rank does alone (writing a W48 checkpoint to a shared filesystem takes seconds).
+    dist_cfg=dict(backend="nccl", timeout=600),
 )
+# DDP gradient all-reduce (README "Scaling"): bucket size in MB (PyTorch's default), and
+# an optional communication hook: "bf16_compress" sends gradients in bfloat16 (half the
+# bytes; for slow inter-node links), None sends them in fp32.
+ddp_bucket_cap_mb = 25
+ddp_comm_hook = None
 vis_backends = [dict(type="LocalVisBackend")]
 visualizer = dict(type="SegLocalVisualizer", vis_backends=vis_backends, name="visualizer")
 log_processor = dict(by_epoch=False)

@@ -91,3 +91,9 @@ def compile_segmentor(model: nn.Module, *, backend: str = "inductor") -> nn.Modu
         if part is not None:
             part.forward = torch.compile(part.forward, backend=backend)
     return model
+
+
+def num_classes(model: nn.Module) -> int:
+    """Classes of a built segmentor (the last head's, for a cascade such as OCR)."""
+    head = model.decode_head
+    return head[-1].num_classes if isinstance(head, nn.ModuleList) else head.num_classes

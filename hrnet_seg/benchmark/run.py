@@ -11,6 +11,7 @@ from mmengine.config import Config
 from ..evaluation.confusion import confusion_matrix
 from .flops import official_gflops, segmentor_macs
 from .models import build, compile_segmentor
+from .models import num_classes as classes_of
 from .timing import (
     Inference,
     TrainStep,
@@ -125,11 +126,7 @@ def run_benchmark(cfg: Config, opts: Options) -> Result:
     models = _variants(cfg, opts, device)
     ours = models["ours"].model
     plain = ours
-    num_classes = (
-        plain.decode_head[-1].num_classes
-        if isinstance(plain.decode_head, torch.nn.ModuleList)
-        else plain.decode_head.num_classes
-    )
+    num_classes = classes_of(plain)
     result.record.update(
         device=torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         threads=torch.get_num_threads(),
@@ -263,9 +260,7 @@ def largest_batch(cfg: Config, opts: Options, *, limit: int = 64) -> int:
     if device.type != "cuda":
         return opts.batch
     model = build(cfg, channels_last=opts.channels_last, crop=opts.crop).to(device)
-    num_classes = (
-        getattr(model.decode_head, "num_classes", None) or model.decode_head[-1].num_classes
-    )
+    num_classes = classes_of(model)
     best, batch = 0, 1
     while batch <= limit:
         try:

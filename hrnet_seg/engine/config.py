@@ -23,6 +23,7 @@ from ..datasets.layout import FORMATS
 from ..errors import UserError
 from ..models.pretrained import check_pretrained_in_config
 from ..models.reproduce import apply_reproduce
+from .ddp import check_ddp_cfg
 
 
 class ConfigError(UserError, KeyError):
@@ -473,6 +474,7 @@ def preflight_train(cfg: Config) -> None:
     """What must hold before training starts: data first, then pretrained weights."""
     check_data(cfg)
     check_pretrained_in_config(cfg.model)
+    check_ddp_cfg(cfg)
 
 
 def configure_test(

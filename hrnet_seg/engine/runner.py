@@ -9,6 +9,8 @@
   allow-listed, never by turning the protection off; a checkpoint of another
   architecture is an error naming the first mismatched keys, not a silent partial load.
 * Weight initialisation logs one summary line instead of one per parameter.
+* DDP: the collective timeout, bucket size and gradient communication hook of the
+  config (``engine/ddp.py``), on GPUs and on CPUs (gloo).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ..utils.torch_load import CheckpointReadError, UnsafeCheckpointError, load_
 from . import rng
 from .checkpoint import TMP_SUFFIX, checkpoints_newest_first, fsync_and_replace
 from .console import keep_console_short, run_overview
+from .ddp import process_group_kwargs, register_comm_hook, wrapper_cfg
 from .work_dir import ensure_writable
 
 
@@ -81,9 +84,8 @@ class SegRunner(Runner):
 
         if self.distributed and not torch.cuda.is_available() and not dist.is_initialized():
             if self.launcher == "slurm":
-                _slurm_env_to_torch()
-            kwargs = {k: v for k, v in (env_cfg.get("dist_cfg") or {}).items() if k != "backend"}
-            dist.init_process_group(backend="gloo", **kwargs)
+                slurm_env_to_torch()
+            dist.init_process_group(backend="gloo", **process_group_kwargs(env_cfg.get("dist_cfg")))
         super().setup_env(env_cfg)
 
     def wrap_model(self, model_wrapper_cfg, model):
@@ -91,15 +93,12 @@ class SegRunner(Runner):
             model = fallback_sync_bn(model, device_type=get_device())
             if self.cfg.get("channels_last", False):
                 model = model.to(memory_format=torch.channels_last)
-        if self.distributed and get_device() == "cpu" and model_wrapper_cfg is None:
-            # mmengine's default DDP wrapper pins device_ids=[LOCAL_RANK], a GPU notion.
-            model_wrapper_cfg = dict(
-                type="MMDistributedDataParallel",
-                device_ids=None,
-                broadcast_buffers=False,
-                find_unused_parameters=self.cfg.get("find_unused_parameters", False),
-            )
-        return super().wrap_model(model_wrapper_cfg, model)
+        if self.distributed and model_wrapper_cfg is None:
+            # Bucket size from the config; on CPU no device_ids (engine/ddp.py).
+            model_wrapper_cfg = wrapper_cfg(self.cfg, device=get_device())
+        model = super().wrap_model(model_wrapper_cfg, model)
+        register_comm_hook(model, self.cfg.get("ddp_comm_hook"))
+        return model
 
     def _init_model_weights(self) -> None:
         # mmengine logs every parameter's initialiser (hundreds of lines): keep
@@ -248,7 +247,7 @@ def _tensor_bytes(state) -> int:
     return 0
 
 
-def _slurm_env_to_torch() -> None:
+def slurm_env_to_torch() -> None:
     """``srun python tools/train.py --launcher slurm`` on CPUs: mmengine's slurm launcher
     calls ``torch.cuda.set_device``, so the env:// variables come from Slurm's here (the
     same mapping as mmengine's) and the gloo group is created above."""

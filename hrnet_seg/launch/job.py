@@ -69,21 +69,27 @@ class TrainJob:
     def __call__(self) -> dict:
         from ..engine.runner import close_distributed
         from ..engine.work_dir import training_work_dir
-        from .distributed import export_torch_env
+        from .distributed import end_job_after_failure, export_torch_env, use_allocated_cpus
         from .preemption import FLAG, Preempted
 
         dist = export_torch_env()
+        use_allocated_cpus()
         FLAG.install()  # replaces submitit's handlers: see launch/preemption.py
-        # A requeue of this job takes the lock over (same SLURM_JOB_ID); another run in
-        # the same work dir stops with its name.
-        with training_work_dir(self.work_dir, rank=dist.rank):
-            runner = self._build_runner(dist)
-            try:
-                runner.train()
-            except Preempted as stop:
-                _finish_wandb(runner)
-                close_distributed()
-                self._after_preemption(stop, rank=dist.rank)
+        try:
+            # A requeue of this job takes the lock over (same SLURM_JOB_ID); another run in
+            # the same work dir stops with its name.
+            with training_work_dir(self.work_dir, rank=dist.rank):
+                runner = self._build_runner(dist)
+                try:
+                    runner.train()
+                except Preempted as stop:
+                    _finish_wandb(runner)
+                    close_distributed()
+                    self._after_preemption(stop, rank=dist.rank)
+        except Exception as exc:
+            if dist.world_size > 1:  # a lost peer, a crash: the job cannot go on
+                end_job_after_failure(exc, rank=dist.rank)
+            raise
         close_distributed()
         return self.result()
 

@@ -36,6 +36,8 @@ class RunRecord:
     last_iter: int | None = None
     miou: float | None = None
     error: str | None = None
+    nodes: str | None = None  # the job's allocation (node[1-2])
+    node_trouble: str | None = None  # of a failed run: its nodes that are down or unreachable
 
 
 @dataclass
@@ -84,21 +86,26 @@ class Manifest:
 
     def refresh(self) -> Manifest:
         """Ask the scheduler and the work dirs, update every run, save."""
-        scheduler = (
-            run_states.slurm_states([r.job_id for r in self.runs])
-            if self.executor == "slurm"
-            else {}
-        )
+        slurm = self.executor == "slurm"
+        scheduler = run_states.slurm_jobs([r.job_id for r in self.runs]) if slurm else {}
         for run in self.runs:
+            job = scheduler.get(run.job_id)
             st = run_states.run_state(
                 job_id=run.job_id,
                 folder=self.folder,
                 work_dir=run.work_dir,
                 executor=self.executor,
-                slurm_state=scheduler.get(run.job_id),
+                slurm_state=job.state if job else None,
+                nodes=job.nodes if job else run.nodes,
             )
-            run.state, run.slurm_state = st.state, st.slurm_state
+            run.state, run.slurm_state, run.nodes = st.state, st.slurm_state, st.nodes
             run.last_iter, run.miou, run.error = st.last_iter, st.miou, st.error
+            # A failed run may have died with a node: say which (kept once seen, as the
+            # node may be back by the next look).
+            if st.state != run_states.FAILED:
+                run.node_trouble = None
+            elif slurm and st.nodes and not run.node_trouble:
+                run.node_trouble = run_states.node_trouble(st.nodes)
         self.save()
         return self
 
@@ -112,7 +119,7 @@ class Manifest:
         return all(r.state in (run_states.DONE, run_states.FAILED) for r in self.runs)
 
     def table(self) -> str:
-        head = ("run", "job", "state", "iter", "mIoU", "params")
+        head = ("run", "job", "state", "iter", "mIoU", "nodes", "params")
         rows = []
         for r in self.runs:
             progress = (
@@ -121,7 +128,7 @@ class Manifest:
             params = " ".join(f"{k}={v}" for k, v in r.params.items()) or "-"
             miou = f"{r.miou:.2f}" if r.miou is not None else "-"
             state = r.state if not r.slurm_state else f"{r.state} ({r.slurm_state})"
-            rows.append((r.name, r.job_id, state, progress, miou, params))
+            rows.append((r.name, r.job_id, state, progress, miou, r.nodes or "-", params))
         widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
         lines = [
             "  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip()
@@ -138,7 +145,11 @@ class Manifest:
             out, err = self.log_paths(r)
             lines = (r.error or "").strip().splitlines()
             tail = "\n".join((["..."] if len(lines) > 80 else []) + lines[-80:])
-            parts.append(f"--- {r.name} (job {r.job_id}) failed; logs: {out} {err}\n{tail}")
+            where = f" on {r.nodes}" if r.nodes else ""
+            trouble = f"\n{r.node_trouble}" if r.node_trouble else ""
+            parts.append(
+                f"--- {r.name} (job {r.job_id}) failed{where}; logs: {out} {err}{trouble}\n{tail}"
+            )
         return "\n".join(parts)
 
     def collect(self) -> list[dict]:

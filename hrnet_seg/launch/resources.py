@@ -118,6 +118,9 @@ class SlurmResources:
                 params[name] = getattr(self, name)
         if self.setup:
             params["setup"] = list(self.setup)
+        # One task that dies (a crash, a lost node) ends the step, instead of srun waiting
+        # for it while the others sit in a collective until their timeout and beyond.
+        params["srun_args"] = ["--kill-on-bad-exit=1"]
         # Requeue on preemption needs it on clusters whose default is --no-requeue.
         extra = {"requeue": True, **{k.replace("_", "-"): v for k, v in self.extra.items()}}
         params["additional_parameters"] = extra

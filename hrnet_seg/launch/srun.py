@@ -18,9 +18,12 @@ MAX_REQUEUES_ENV = "HRNET_SEG_MAX_REQUEUES"
 @contextmanager
 def preemptible(cfg):
     """Install the signal flag and the hook; on :class:`Preempted`, requeue (SIGUSR2)
-    or just stop (SIGTERM), and exit."""
+    or just stop (SIGTERM), and exit; on an error in a job of several tasks, end the job
+    (``distributed.end_job_after_failure``)."""
     from ..engine.runner import close_distributed
+    from .distributed import end_job_after_failure, use_allocated_cpus
 
+    use_allocated_cpus()  # the task's setup, as TrainJob does it
     add_preemption_hook(cfg)
     FLAG.install()
     try:
@@ -41,3 +44,7 @@ def preemptible(cfg):
             subprocess.run(["scontrol", "requeue", job], check=False, timeout=60)
             print(f"requeued Slurm job {job} (restart {restarts + 1} of at most {limit})")
         sys.exit(1)
+    except Exception as exc:
+        if int(os.environ.get("SLURM_NTASKS", 1)) > 1:  # as TrainJob: end the whole job
+            end_job_after_failure(exc, rank=int(os.environ.get("SLURM_PROCID", 0)))
+        raise

@@ -4,12 +4,16 @@ Three sources, most certain first:
 
 1. submitit's result file (``<job>_0_result.pkl``): written when the job function
    returned ("success") or raised ("error", with the remote traceback);
-2. the scheduler: ``squeue`` while the job is known to it, ``scontrol show job`` until
-   ``MinJobAge`` passes, ``sacct`` where accounting runs. Clusters without accounting
-   make ``sacct`` fail, and submitit then reports every job as UNKNOWN forever
-   (../shared/stack-notes.md), so submitit's own watcher is not used;
+2. the scheduler: ``sacct`` where accounting runs (as on real clusters: it also knows jobs
+   that slurmctld forgot after ``MinJobAge``), else ``squeue`` while the job is queued or
+   running and ``scontrol show job`` until ``MinJobAge`` passes. Clusters without
+   accounting make ``sacct`` fail, and those commands answer instead (submitit's own
+   watcher asks only sacct, and then reports every job as UNKNOWN forever);
 3. the work dir: ``results.json`` (status, metrics) and mmengine's ``scalars.json``
    (last logged iteration, latest validation mIoU).
+
+A failed run's allocation is checked against the nodes' health (``sinfo``), so a run
+that died with a node says which node.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import glob
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 from dataclasses import dataclass
 
@@ -68,32 +73,90 @@ class RunState:
     max_iters: int | None = None
     miou: float | None = None
     error: str | None = None  # the remote traceback of a failed job
+    nodes: str | None = None  # the job's allocation, as Slurm writes it: node[1-2]
 
 
-def slurm_states(job_ids: list[str], *, timeout: float = 30) -> dict[str, str]:
-    """Scheduler state names (``RUNNING``, ``PENDING``, ``COMPLETED``, ...) of the jobs
-    the scheduler still knows; array tasks as ``ARRAY_TASK``."""
-    states: dict[str, str] = {}
+@dataclass(frozen=True)
+class SlurmJob:
+    """What the scheduler says about one job."""
+
+    state: str  # RUNNING, COMPLETED, "CANCELLED by 0", ...
+    nodes: str | None  # its allocation (node[1-2]); None while it has none
+    source: str  # "sacct" (accounting), "squeue" or "scontrol" (the controller)
+
+
+def slurm_jobs(job_ids: list[str], *, timeout: float = 30) -> dict[str, SlurmJob]:
+    """The jobs the scheduler knows, from accounting where it answers, else from the
+    controller; array tasks as ``ARRAY_TASK``."""
     if not job_ids:
-        return states
-    out = _run(["squeue", "-h", "-r", "-o", "%i|%T", "-j", ",".join(_base_ids(job_ids))], timeout)
+        return {}
+    jobs = _from_sacct(job_ids, timeout)
+    missing = [j for j in job_ids if j not in jobs]
+    if missing:
+        # No accounting, or not recorded yet (slurmdbd lags the controller by a moment).
+        jobs.update(_from_controller(missing, timeout))
+    return jobs
+
+
+def _from_sacct(job_ids: list[str], timeout: float) -> dict[str, SlurmJob]:
+    from submitit.slurm.slurm import SlurmInfoWatcher
+
+    cmd = ["sacct", "-X", "--parsable2", "-o", "JobID,State,NodeList", "-j"]
+    out = _run([*cmd, ",".join(_base_ids(job_ids))], timeout)
+    if not out:
+        return {}
+    # submitit's reader: it expands pending array ranges (123_[2-3%2]) to their tasks.
+    info = SlurmInfoWatcher().read_info(out)
+    return {
+        job: SlurmJob(info[job]["State"], _nodes(info[job].get("NodeList")), "sacct")
+        for job in job_ids
+        if info.get(job, {}).get("State")
+    }
+
+
+def _from_controller(job_ids: list[str], timeout: float) -> dict[str, SlurmJob]:
+    jobs: dict[str, SlurmJob] = {}
+    out = _run(
+        ["squeue", "-h", "-r", "-o", "%i|%T|%N", "-j", ",".join(_base_ids(job_ids))], timeout
+    )
     for line in (out or "").splitlines():
-        job, _, state = line.strip().partition("|")
-        states[job] = state
+        job, _, rest = line.strip().partition("|")
+        state, _, nodes = rest.partition("|")
+        if job in job_ids and state:
+            jobs[job] = SlurmJob(state, _nodes(nodes), "squeue")
     for job in job_ids:
-        if job in states:
+        if job in jobs:
             continue
-        out = _run(["scontrol", "show", "job", "-o", job], timeout)
-        state = _field(out or "", "JobState")
-        if state is None:
-            out = _run(["sacct", "-n", "-X", "-P", "-o", "JobID,State", "-j", job], timeout)
-            for line in (out or "").splitlines():
-                jid, _, sacct_state = line.partition("|")
-                if jid == job:
-                    state = sacct_state.split()[0] if sacct_state else None
+        out = _run(["scontrol", "show", "job", "-o", job], timeout) or ""
+        state = _field(out, "JobState")
         if state:
-            states[job] = state
-    return states
+            jobs[job] = SlurmJob(state, _nodes(_field(out, "NodeList")), "scontrol")
+    return jobs
+
+
+def _nodes(text: str | None) -> str | None:
+    text = (text or "").strip()
+    return None if not text or text in ("None assigned", "(null)") else text
+
+
+# sinfo states of a node that cannot run anything (a trailing * means "not responding").
+_BAD_NODE_STATES = {"down", "drain", "drained", "draining", "fail", "failing", "unknown", "inval"}
+
+
+def node_trouble(nodes: str, *, timeout: float = 30) -> str | None:
+    """The nodes of an allocation (``node[1-2]``) that are down, drained or not
+    responding now, with sinfo's state and reason; None when all are healthy."""
+    out = _run(["sinfo", "-h", "-N", "-n", nodes, "-o", "%N|%T|%E"], timeout)
+    troubles = []
+    for line in sorted(set((out or "").splitlines())):
+        name, _, rest = line.strip().partition("|")
+        state, _, reason = rest.partition("|")
+        base = state.rstrip("*~#!%$@^-+")
+        if state.endswith("*") or base in _BAD_NODE_STATES:
+            said = " not responding," if state.endswith("*") else ""
+            why = f" ({reason})" if reason and reason != "none" else ""
+            troubles.append(f"node {name}{said} state {base}{why}")
+    return "; ".join(troubles) or None
 
 
 def _base_ids(job_ids):
@@ -117,16 +180,23 @@ def _run(cmd: list[str], timeout: float) -> str | None:
 
 
 def submitit_outcome(folder: str, job_id: str) -> tuple[str, object] | None:
-    """``("success", result)`` / ``("error", traceback)`` once the job has ended."""
+    """``("success", result)`` / ``("error", traceback)`` once the job has ended: task 0's
+    result, else the error of another task (rank 0 may have been the one that was lost)."""
     from submitit.core.utils import JobPaths, pickle_load
 
     path = JobPaths(folder, job_id=job_id, task_id=0).result_pickle
-    if not path.exists():
-        return None
-    try:
-        return pickle_load(path)
-    except Exception as exc:  # a result file being written, or of another Python
-        return ("error", f"unreadable result file {path}: {exc}")
+    task = re.compile(re.escape(job_id) + r"_\d+_result\.pkl")
+    others = sorted(p for p in path.parent.glob("*_result.pkl") if task.fullmatch(p.name))
+    for candidate in [path, *(p for p in others if p != path)]:
+        if not candidate.exists():
+            continue
+        try:
+            outcome = pickle_load(candidate)
+        except Exception as exc:  # a result file being written, or of another Python
+            return ("error", f"unreadable result file {candidate}: {exc}")
+        if candidate == path or outcome[0] == "error":
+            return outcome
+    return None
 
 
 def log_paths(folder: str, job_id: str) -> tuple[str, str]:
@@ -180,16 +250,26 @@ def _last_iter(path: str) -> int | None:
 
 
 def run_state(
-    *, job_id: str, folder: str, work_dir: str, executor: str, slurm_state: str | None
+    *,
+    job_id: str,
+    folder: str,
+    work_dir: str,
+    executor: str,
+    slurm_state: str | None,
+    nodes: str | None = None,
 ) -> RunState:
     last_iter, miou, results = progress(work_dir)
     finished = bool(results) and results.get("status") == "finished"
     outcome = submitit_outcome(folder, job_id)
-    state = RunState(UNKNOWN, slurm_state, last_iter, None, miou)
+    state = RunState(UNKNOWN, slurm_state, last_iter, None, miou, nodes=nodes)
     if results:
         state.max_iters = results.get("max_iters") or results.get("iterations")
-    mapped = _SLURM_STATES.get(slurm_state.split()[0].rstrip("+"), UNKNOWN) if slurm_state else None
-    if mapped in (QUEUED, RUNNING):
+    name = slurm_state.split()[0].rstrip("+") if slurm_state else None
+    mapped = _SLURM_STATES.get(name, UNKNOWN) if name else None
+    # COMPLETING: the job's processes are ending. With a result, that result is its end
+    # (the controller waits for a lost node's cleanup until the node is declared down).
+    ending = name == "COMPLETING" and outcome is not None
+    if mapped in (QUEUED, RUNNING) and not ending:
         # Alive again: a requeued job's earlier result file (if any) is stale.
         state.state = mapped
         return state

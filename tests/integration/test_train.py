@@ -212,6 +212,10 @@ def test_torchrun_two_processes_on_cpu(tmp_path, demo_root):
     assert results["world_size"] == 2 and results["batch_total"] == 4
     assert results["final_iter"] == 4 and results["status"] == "finished"
     assert checkpoints(tmp_path) == ["iter_4.pth"]
+    # Where each rank ran, and that both ended with the same parameters.
+    assert [(r["rank"], r["local_rank"]) for r in results["ranks"]] == [(0, 0), (1, 1)]
+    assert results["replicas_identical"] is True
+    assert results["ranks"][0]["params_sha256"] == results["ranks"][1]["params_sha256"]
 
 
 def test_no_data_is_a_clear_error_within_seconds(tmp_path):

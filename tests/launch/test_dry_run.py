@@ -84,6 +84,8 @@ def test_two_nodes_of_four_gpus(capsys):
     ):
         assert line in text.splitlines()
     assert "# world size 8 (2 node(s) x 4 task(s))" in text
+    # One dead task (a crash, a lost node) ends the whole step.
+    assert "--kill-on-bad-exit=1" in next(line for line in text.splitlines() if "srun" in line)
     assert (
         "PYTHON -u -m submitit.core._submit /scratch/runs/hrnet_w48_cityscapes/slurm/STAMP" in text
     )

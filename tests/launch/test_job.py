@@ -1,12 +1,16 @@
-"""TrainJob: what it trains, how it refuses bad input, when it stops requeuing."""
+"""TrainJob: what it trains, how it refuses bad input, when it stops requeuing; a Slurm
+task's threads and what a failed task does to its job."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import signal
 
 import pytest
+import torch
 
+from hrnet_seg.launch.distributed import end_job_after_failure, use_allocated_cpus
 from hrnet_seg.launch.job import RequeueLimitError, TrainJob
 from hrnet_seg.launch.preemption import Preempted
 from tests.conftest import REPO
@@ -95,3 +99,43 @@ def test_a_resubmission_reuses_the_seed_of_the_earlier_submission(tmp_path):
         run_dirs=False,
     )[0]
     assert given.seed == 7
+
+
+def fake_command(tmp_path, monkeypatch, name):
+    """`name` on PATH records its arguments in tmp_path/name.args."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / name
+    script.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / (name + ".args")}\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    return tmp_path / f"{name}.args"
+
+
+def test_a_failed_task_ends_the_whole_job(tmp_path, monkeypatch, capsys):
+    calls = fake_command(tmp_path, monkeypatch, "scancel")
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    end_job_after_failure(RuntimeError("Timed out waiting 20000ms for recv"), rank=1)
+    # The batch step, SIGKILL: the job ends FAILED (srun would wait for a lost node).
+    assert calls.read_text() == "--batch --signal=KILL 4242\n"
+    err = capsys.readouterr().err
+    assert "rank 1: RuntimeError: Timed out waiting 20000ms" in err
+    assert "ending Slurm job 4242" in err
+    monkeypatch.delenv("SLURM_JOB_ID")  # not a Slurm job: nothing to end
+    end_job_after_failure(RuntimeError("x"), rank=0)
+    assert calls.read_text().count("\n") == 1
+
+
+def test_task_threads_follow_cpus_per_task(monkeypatch):
+    threads = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        monkeypatch.setenv("SLURM_CPUS_PER_TASK", "1")
+        assert use_allocated_cpus() == 1 and torch.get_num_threads() == 1
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's explicit choice wins
+        assert use_allocated_cpus() is None
+        monkeypatch.delenv("SLURM_CPUS_PER_TASK")
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        assert use_allocated_cpus() is None  # outside Slurm: torch's default stays
+    finally:
+        torch.set_num_threads(threads)

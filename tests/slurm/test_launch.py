@@ -1,59 +1,27 @@
 """The launching layer against real Slurm daemons (make test-slurm): (a) a 2-task DDP job
-through submitit, (b) a sweep as a job array with status and collect, (c) preemption and
-resume, (d) a failing run's error, (e) the plain sbatch template."""
+through submitit, (c) preemption and resume, (d) a failing run's error, (e) the plain sbatch
+template. (b), a sweep as a job array with status and collect, runs over both nodes with (i)
+in test_multinode.py."""
 
 from __future__ import annotations
 
-import json
-import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from hrnet_seg.datasets.synthetic import make_cityscapes
-from tests.conftest import REPO, run_python
-from tests.integration.conftest import DEMO, tiny_options
-from tests.slurm.conftest import job_info, sbatch, wait_for_job
-
-
-def tiny(iters: int, checkpoint_every: int) -> list[str]:
-    """The demo config shortened, as --cfg-options arguments."""
-    options = tiny_options(iters, checkpoint_every=checkpoint_every)
-    return [f"{k}={str(v)}" for k, v in options.items()]
-
-
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("slurm_data") / "cityscapes"
-    return make_cityscapes(root, splits={"train": 8, "val": 4}, size=(64, 128), seed=1)
-
-
-def submit(*args, timeout=120):
-    res = run_python(*args, timeout=timeout)
-    assert res.returncode == 0, res.stdout + res.stderr
-    manifest = re.search(r"^Manifest: (\S+)$", res.stdout, re.M).group(1)
-    return res.stdout, Path(manifest)
-
-
-def wait_manifest(manifest: Path, timeout: float = 240) -> subprocess.CompletedProcess:
-    """`slurm/status.py --watch` until every run has ended."""
-    return run_python("slurm/status.py", str(manifest), "--watch", "--interval", "1",
-                      timeout=timeout)  # fmt: skip
-
-
-def read(path):
-    return json.loads(Path(path).read_text())
-
-
-def scalars_by_start(work_dir: Path) -> list[list[int]]:
-    """The iterations each start of the run logged, in order of the starts."""
-    starts = []
-    for path in sorted(work_dir.glob("*/vis_data/scalars.json")):
-        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        starts.append([r["iter"] for r in rows if "iter" in r])
-    return starts
+from tests.conftest import run_python
+from tests.integration.conftest import DEMO
+from tests.slurm.conftest import (
+    job_info,
+    read,
+    scalars_by_start,
+    submit,
+    tiny,
+    train_with_sbatch_template,
+    wait_for_iteration,
+    wait_manifest,
+)
 
 
 def test_a_two_task_ddp_job_through_submitit(tmp_path, data_root):
@@ -77,57 +45,6 @@ def test_a_two_task_ddp_job_through_submitit(tmp_path, data_root):
     assert "2 process(es) on 1 node(s)" in text and "effective batch 4" in text
 
 
-def test_b_sweep_as_a_job_array_then_status_and_collect(tmp_path, data_root):
-    out, manifest = submit(
-        "slurm/sweep.py", DEMO, "--grid", "optim_wrapper.optimizer.lr=0.001,0.002,0.004",
-        "--max-parallel", "2", "--name", "lr", "--cpus-per-task", "1", "--time", "10",
-        "--work-dir-root", str(tmp_path), "--data-root", str(data_root),
-        "--cfg-options", *tiny(4, 4),
-    )  # fmt: skip
-    data = read(manifest)
-    array = data["array_job_id"]
-    assert [r["job_id"] for r in data["runs"]] == [f"{array}_{i}" for i in range(3)]
-    # One array, at most 2 tasks at a time (the %2 of --array=0-2%2).
-    shown = subprocess.run(["scontrol", "show", "job", array], capture_output=True, text=True,
-                           timeout=30).stdout  # fmt: skip
-    assert "ArrayTaskThrottle=2" in shown, shown
-
-    done = wait_manifest(manifest)
-    assert done.returncode == 0, done.stdout + done.stderr
-    status = run_python("slurm/status.py", str(manifest))
-    assert status.returncode == 0
-    for run in data["runs"]:
-        line = rf"{run['name']}\s+{run['job_id']}\s+done( \(COMPLETED\))?\s+4/4\s+\d+\.\d\d"
-        assert re.search(line, status.stdout), status.stdout
-    # Each run: its own work dir, W&B name, the sweep as group, its values as tags.
-    for run in data["runs"]:
-        cfg_dump = next(Path(run["work_dir"]).glob("*.py")).read_text()
-        assert f"name='{run['name']}'" in cfg_dump and "group='lr'" in cfg_dump
-        assert f"lr={run['params']['optim_wrapper.optimizer.lr']:g}" in cfg_dump
-
-    collect = run_python("slurm/collect.py", str(manifest))
-    assert collect.returncode == 0, collect.stderr
-    collected = read(manifest.parent / "collected.json")["runs"]
-    assert len(collected) == 3
-    mious = [c["results"]["mIoU"] for c in collected]
-    assert mious == sorted(mious, reverse=True)
-    board = run_python("tools/leaderboard.py", str(manifest.parent), "--no-references")
-    assert board.returncode == 0, board.stderr
-    # Ranked by mIoU, best first, each run linked to its work dir.
-    positions = [board.stdout.index(c["work_dir"]) for c in collected]
-    assert positions == sorted(positions)
-
-
-def _wait_for_iteration(work_dir: Path, at_least: int, timeout: float = 120) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        starts = scalars_by_start(work_dir)
-        if starts and starts[0] and starts[0][-1] >= at_least:
-            return starts[0][-1]
-        time.sleep(0.1)
-    raise AssertionError(f"{work_dir}: iteration {at_least} not reached in {timeout} s")
-
-
 @pytest.mark.parametrize("how", ["usr2", "scontrol-requeue"])
 def test_c_preempted_job_resumes_and_finishes(tmp_path, data_root, how, monkeypatch):
     # W&B on (offline files in the work dir): the restart must continue the same run.
@@ -140,7 +57,7 @@ def test_c_preempted_job_resumes_and_finishes(tmp_path, data_root, how, monkeypa
     )  # fmt: skip
     run = read(manifest)["runs"][0]
     job_id, work_dir = run["job_id"], Path(run["work_dir"])
-    _wait_for_iteration(work_dir, 12)
+    wait_for_iteration(work_dir, 12)
     wandb_id = (work_dir / "wandb_run_id.txt").read_text().strip()
     if how == "usr2":  # submitit's checkpoint signal: what Slurm sends before the time limit
         subprocess.run(["scancel", "--signal=USR2", job_id], check=True, timeout=30)
@@ -190,16 +107,6 @@ def test_d_failing_run_reports_the_remote_traceback_and_log(tmp_path):
 
 
 def test_e_the_sbatch_template(tmp_path, data_root):
-    work_dir = tmp_path / "plain"
-    job_id = sbatch(
-        "--ntasks-per-node=2", "--cpus-per-task=1", f"--output={tmp_path}/%j.out",
-        "slurm/train.sbatch", DEMO, "--work-dir", str(work_dir), "--data-root", str(data_root),
-        "--cfg-options", *tiny(6, 3),
-        cwd=REPO,
-    )  # fmt: skip
-    state = wait_for_job(job_id, timeout=240)
-    log = (tmp_path / f"{job_id}.out").read_text()
-    assert state == "COMPLETED", log[-3000:]
-    results = read(work_dir / "results.json")
-    assert results["world_size"] == 2 and results["final_iter"] == 6
-    assert "2 task(s)" in log
+    out, results = train_with_sbatch_template(tmp_path, data_root, "--ntasks-per-node=2")
+    assert results["world_size"] == 2
+    assert "2 task(s)" in out

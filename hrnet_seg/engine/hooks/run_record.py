@@ -1,14 +1,19 @@
-"""Writes ``env.json`` and ``results.json`` into the work dir (rank 0)."""
+"""Writes ``env.json`` and ``results.json`` into the work dir (rank 0), with where every
+rank ran and, at the end of training, whether all ranks hold the same parameters."""
 
 from __future__ import annotations
 
+import logging
 import os.path as osp
 import time
 
 from mmengine.dist import get_world_size, is_main_process
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
+from ..ddp import placement, replica_digests
 from ..record import environment_info, previous_record, write_json
 
 
@@ -55,7 +60,8 @@ def run_metadata(cfg, *, world_size: int, device: str) -> dict:
 @HOOKS.register_module()
 class RunRecordHook(Hook):
     """``env.json`` at the start; ``results.json`` after every validation and at the end,
-    with the latest and best metrics, per-class IoU, metadata and wall time."""
+    with the latest and best metrics, per-class IoU, metadata and wall time, and ``ranks``:
+    each rank's host, LOCAL_RANK and (after training) parameter digest."""
 
     priority = "LOW"
 
@@ -66,9 +72,15 @@ class RunRecordHook(Hook):
         self._latest: dict = {}
         self._best: dict = {}
         self._earlier_wall_s = 0.0
+        self._ranks: list[dict] = []
 
     def before_run(self, runner) -> None:
         self._start = time.time()
+        # Every rank takes part (a collective); rank 0 logs where each one runs.
+        self._ranks = placement()
+        for r in self._ranks if len(self._ranks) > 1 else ():
+            where = f"host {r['host']}, LOCAL_RANK {r['local_rank']}, pid {r['pid']}"
+            print_log(f"rank {r['rank']}/{len(self._ranks)}: {where}", logger="current")
         if is_main_process():
             write_json(osp.join(runner.work_dir, "env.json"), environment_info())
 
@@ -79,6 +91,23 @@ class RunRecordHook(Hook):
             earlier = previous_record(runner.work_dir, upto_iter=runner.iter)
             self._best = dict(earlier.get("best") or {})
             self._earlier_wall_s = float(earlier.get("wall_time_s") or 0.0)
+
+    def after_train(self, runner) -> None:
+        # DDP keeps replicas identical by construction; a digest per rank shows that it did
+        # (a desync, e.g. a rank that skipped a step, would show here).
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        digests = replica_digests(model)
+        for r, digest in zip(self._ranks, digests, strict=True):
+            r["params_sha256"] = digest
+        if len(digests) > 1:
+            differ = [i for i, d in enumerate(digests) if d != digests[0]]
+            if differ:
+                msg = f"Parameters differ from rank 0's at the end on ranks {differ}"
+                level = logging.WARNING
+            else:
+                msg = f"Parameters identical on all {len(digests)} ranks at the end"
+                msg, level = f"{msg} (sha256 {digests[0][:16]})", logging.INFO
+            print_log(msg, logger="current", level=level)
 
     def after_val_epoch(self, runner, metrics=None) -> None:
         self._record(runner, metrics)
@@ -121,5 +150,9 @@ class RunRecordHook(Hook):
             if self._start
             else None,
             "work_dir": runner.work_dir,
+            "ranks": self._ranks or None,
         }
+        digests = {r.get("params_sha256") for r in self._ranks}
+        if self._ranks and None not in digests:
+            results["replicas_identical"] = len(digests) == 1
         write_json(osp.join(runner.work_dir, self.filename), results)
