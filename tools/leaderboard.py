@@ -34,7 +34,7 @@ from hrnet_seg.leaderboard import (
     to_markdown,
     to_terminal,
 )
-from hrnet_seg.leaderboard.render import PLOT_X
+from hrnet_seg.leaderboard.speed_plot import PLOT_X
 from hrnet_seg.leaderboard.wandb_project import DEFAULT_TIMEOUT_S
 
 
