@@ -11,6 +11,7 @@ layout is fixed: none overlaps another label or a marker, and all stay in their 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from .label_layout import Box, place_labels
 from .render import iterations_text, sections
 from .rows import Row
 
-__all__ = ["PLOT_X", "UnknownPlotAxisError", "figure", "plot"]
+__all__ = ["PLOT_X", "PlotLabelWarning", "UnknownPlotAxisError", "figure", "plot"]
 
 PLOT_X = {"fps": "inference fps (images/s)", "gflops": "GFLOPs (official: mult-adds / 1024^3)"}
 LABEL_GID = "point-label"  # every point's label carries it (the tests find them by it)
@@ -34,6 +35,10 @@ _SCORES = (("mIoU", ""), ("mIoU_slide", " [slide]"), ("mIoU_ms_flip", " [ms+flip
 
 class UnknownPlotAxisError(UserError, ValueError):
     """A plot x axis other than fps or gflops."""
+
+
+class PlotLabelWarning(UserWarning):
+    """Some labels found no free spot: their points are plotted without them."""
 
 
 def _score(row: Row) -> tuple[float | None, str]:
@@ -204,6 +209,14 @@ def figure(rows: Sequence[Row], *, x: str = "fps"):
         fig, unplaced = _build(rows, x, scale)
         if not unplaced:
             break
+    else:
+        # Never drawn over another label: the point stays, its label is left out.
+        warnings.warn(
+            f"{unplaced} label(s) found no free spot even at {_HEIGHT_SCALES[-1]}x the "
+            "height; their points are plotted unlabelled (leaderboard.csv names every row)",
+            PlotLabelWarning,
+            stacklevel=2,
+        )
     return fig
 
 

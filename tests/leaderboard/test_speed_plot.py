@@ -12,7 +12,12 @@ from matplotlib.text import Text
 
 from hrnet_seg.leaderboard import Row, figure, leaderboard, plot
 from hrnet_seg.leaderboard.label_layout import Box, place_labels
-from hrnet_seg.leaderboard.speed_plot import LABEL_GID, LEADER_GID, UnknownPlotAxisError
+from hrnet_seg.leaderboard.speed_plot import (
+    LABEL_GID,
+    LEADER_GID,
+    PlotLabelWarning,
+    UnknownPlotAxisError,
+)
 from tests.leaderboard.test_leaderboard import PNG_MAGIC, write_run
 
 
@@ -147,6 +152,20 @@ def test_a_crowded_panel_still_has_no_collisions():
     fig = figure(rows)
     labels, _ = assert_no_collisions(fig)
     assert len(labels) == 30
+
+
+@pytest.mark.slow  # four figures, each taller than the last
+def test_a_label_that_cannot_fit_is_left_out_with_a_warning():
+    rows = [
+        Row(model="x" * 400, dataset="ade20k", source="local", link="", mIoU=40.0),
+        Row(model="short", dataset="ade20k", source="local", link="", mIoU=41.0),
+    ]
+    with pytest.warns(PlotLabelWarning, match="1 label"):
+        fig = figure(rows)
+    labels, _ = assert_no_collisions(fig)  # never drawn over another label
+    assert [t.get_text() for t in labels] == ["short"]
+    (ax,) = {t.axes for t in labels}
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 2  # both points plotted
 
 
 def test_plot_writes_the_figure(tmp_path):
