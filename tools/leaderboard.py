@@ -10,6 +10,10 @@ a run killed before its results.json, a wandb dir copied off a cluster); a bench
 (tools/benchmark.py --json) beside it adds params, GFLOPs and fps. --wandb reads a W&B
 project through the public API (needs WANDB_API_KEY or `wandb login`). With --out, writes
 leaderboard.{md,csv,json,png} there; --wandb-log logs the board as a W&B table.
+
+Runs on built-in data (tools/make_demo_data.py) get sections of their own, never ranked
+against the published figures; the tools/test.py evaluations of a checkpoint (whole,
+slide, tta) join its training run's row as columns.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from hrnet_seg.leaderboard import (
     to_markdown,
     to_terminal,
 )
-from hrnet_seg.leaderboard.render import PLOT_X
+from hrnet_seg.leaderboard.speed_plot import PLOT_X
 from hrnet_seg.leaderboard.wandb_project import DEFAULT_TIMEOUT_S
 
 
@@ -122,7 +126,11 @@ def main(argv=None) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "leaderboard.md").write_text(to_markdown(rows))
-        png = plot(rows, out / "leaderboard.png", x=args.x)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            png = plot(rows, out / "leaderboard.png", x=args.x)
+        for w in caught:
+            print(f"warning: {w.message}", file=sys.stderr)
         written = [
             out / "leaderboard.md",
             to_csv(rows, out / "leaderboard.csv"),

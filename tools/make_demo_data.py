@@ -4,7 +4,9 @@
     python tools/make_demo_data.py --dataset ade20k --out data/demo/ade20k --num-train 20
 
 Scenes are drawn from scratch (see hrnet_seg/datasets/synthetic.py): nothing is
-downloaded, and the same arguments always give the same files.
+downloaded, and the same arguments always give the same files. The root gets a marker
+file (hrnet_seg_builtin_data.json): runs evaluated on it are recorded as built-in data
+and kept apart from the published figures on the leaderboard.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 
 import hrnet_seg  # noqa: F401  (compat layer first, then mmseg)
 from hrnet_seg.datasets import synthetic
+from hrnet_seg.datasets.identity import BUILTIN_MARKER
 from hrnet_seg.errors import run_tool
 
 # The --num-train / --num-val flags name each dataset's official split folders.
@@ -61,6 +64,7 @@ def _run(argv=None) -> int:
     root = make(args.out, splits=splits, size=size, seed=args.seed)
     counts = ", ".join(f"{count} {split}" for split, count in splits.items())
     print(f"{args.dataset}: {counts} images of {size[0]}x{size[1]} (seed {args.seed}) -> {root}")
+    print(f"marked as built-in data: {root / BUILTIN_MARKER}")
     return 0
 
 

@@ -3,7 +3,9 @@
 Whole-image inference by default (the zoo's protocol), `--mode slide` for sliding
 windows, `--tta` for multi-scale (0.5-1.75) + flip. `--out` writes the official
 benchmark PNGs, `--show-dir` colour overlays; results.json (mIoU, mAcc, aAcc, per-class
-IoU) goes to the work dir. Distributed: `torchrun --nproc-per-node N tools/test.py ...
+IoU, and what was evaluated: the checkpoint and its iteration, the inference mode, the
+data) goes to the work dir, by default work_dirs/<config>/test/<checkpoint>-<mode>.
+Distributed: `torchrun --nproc-per-node N tools/test.py ...
 --launcher pytorch` gives exactly the 1-process scores.
 """
 
@@ -41,6 +43,7 @@ def main(argv=None) -> int:
         configure_test,
         load_config,
     )
+    from hrnet_seg.engine.hooks.run_record import inference_mode
     from hrnet_seg.engine.runner import close_distributed
     from hrnet_seg.utils.quiet import quiet_stack
     from hrnet_seg.utils.torch_load import require_file
@@ -51,7 +54,7 @@ def main(argv=None) -> int:
     configure(
         cfg,
         config_path=args.config,
-        work_dir=args.work_dir or osp.join("./work_dirs", name, "test"),
+        work_dir=args.work_dir,
         data_root=args.data_root,
         launcher=args.launcher,
         no_pretrained=True,  # the checkpoint has every weight
@@ -64,6 +67,12 @@ def main(argv=None) -> int:
         out_dir=args.out,
         show_dir=args.show_dir,
     )
+    if not args.work_dir:
+        # One folder per checkpoint and mode: evaluating a checkpoint whole, slide and
+        # tta keeps three records instead of each overwriting the last.
+        checkpoint = osp.splitext(osp.basename(args.checkpoint))[0]
+        evaluation = f"{checkpoint}-{inference_mode(cfg)}"
+        cfg.work_dir = osp.join("./work_dirs", name, "test", evaluation)
     check_data(cfg, loaders=("test_dataloader",))
     require_file(args.checkpoint, what="checkpoint")
     runner = SegRunner.from_cfg(cfg)

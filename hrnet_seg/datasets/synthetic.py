@@ -14,6 +14,9 @@ ADE20K split holds all 150 classes.
 
 Each image draws from its own seed ``(seed, split, index)``: the same arguments give
 byte-identical files, and growing a split keeps its first images unchanged.
+
+The root gets a marker file (:mod:`.identity`), so that every run evaluated on it is
+recorded as built-in data and never ranked against the real dataset's figures.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .cityscapes_convert import label_ids_to_train_ids, render_polygons, require_cityscapesscripts
+from .identity import write_marker
 
 Point = tuple[int, int]
 Polygon = list[Point]
@@ -134,6 +138,8 @@ def make_cityscapes(
         [root / top / split for split in splits for top in ("leftImg8bit", "gtFine")],
         {path for paths in files.values() for path in paths.values()},
     )
+    # Marked before the first image: even a half-written root never reads as real data.
+    write_marker(root, dataset="cityscapes", splits=splits, size=(height, width), seed=seed)
 
     for (split, index), paths in files.items():
         rng = _image_rng(seed, "cityscapes", split, index)
@@ -191,6 +197,7 @@ def make_ade20k(
         [root / top / split for split in splits for top in ("images", "annotations")],
         {path for pair in outputs.values() for path in pair},
     )
+    write_marker(root, dataset="ade20k", splits=splits, size=(height, width), seed=seed)
 
     for split, count in splits.items():
         split_rng = _image_rng(seed, "ade20k", split, -1)

@@ -3,16 +3,19 @@
 :mod:`.rows` is what a row is (and reads ``results.json`` and the shipped references);
 :mod:`.work_dirs` finds runs in work dirs, offline W&B run files included
 (:mod:`.wandb_rows`); :mod:`.wandb_project` reads a W&B project through the public API,
-selected by :mod:`.filters`; :mod:`.board` puts the sources together and ranks them;
-:mod:`.render` writes a terminal table, Markdown, CSV, JSON and a speed plot, and
-:mod:`.wandb_log` logs the board to a W&B run.
+selected by :mod:`.filters`; :mod:`.checkpoints` merges the evaluations of one
+checkpoint; :mod:`.board` puts the sources together and ranks them, built-in-data runs
+apart from the published figures; :mod:`.render` writes terminal and Markdown tables
+(prettytable), CSV and JSON, :mod:`.speed_plot` the accuracy / speed plot (labels placed by
+:mod:`.label_layout`), and :mod:`.wandb_log` logs the board to a W&B run.
 """
 
 from ..utils.wandb_access import WandbCredentialsError, WandbUnreachableError
 from .benchmark_file import benchmark_figures
 from .board import leaderboard
+from .checkpoints import by_checkpoint
 from .filters import BadFilterError, RunFilter, WandbOnlyFilterError, mongo_filters
-from .render import plot, to_csv, to_json, to_markdown, to_records, to_terminal
+from .render import to_csv, to_json, to_markdown, to_records, to_terminal
 from .rows import (
     DATASETS,
     METRICS,
@@ -27,6 +30,7 @@ from .rows import (
     reference_rows,
     row_from_work_dir,
 )
+from .speed_plot import figure, plot
 from .wandb_log import LoggedBoard, log_leaderboard
 from .wandb_project import (
     DEFAULT_ORDER,
@@ -58,6 +62,8 @@ __all__ = [
     "WandbUnreachableError",
     "WorkDirNotFoundError",
     "benchmark_figures",
+    "by_checkpoint",
+    "figure",
     "leaderboard",
     "log_leaderboard",
     "mongo_filters",

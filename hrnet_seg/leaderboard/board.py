@@ -3,7 +3,9 @@
 Sources: local work dirs (``results.json`` and offline W&B run files,
 :mod:`.work_dirs`), a W&B project through the public API (:mod:`.wandb_project`), and
 the references shipped with the package. ``filters`` select our runs; references are
-the bar to beat and stay, narrowed by dataset only.
+the bar to beat and stay, narrowed by dataset only. The evaluations of one checkpoint
+become one row (:mod:`.checkpoints`), and built-in-data runs are ranked in sections of
+their own (:func:`~.rows.rank`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .checkpoints import by_checkpoint
 from .filters import RunFilter
 from .rows import NoResultsError, Row, normalise_dataset, rank, reference_rows
 from .wandb_project import ProjectQuery, rows_from_wandb_project
@@ -30,9 +33,9 @@ def leaderboard(
     api=None,
 ) -> list[Row]:
     """Our runs under ``work_dirs`` that pass every filter, the runs ``project`` selects
-    on the server (its own filters), and (``references``) the published figures, ranked
-    by :func:`~.rows.rank`. ``api`` stands in for ``wandb.Api()`` in tests. Raises
-    :class:`NoResultsError` when nothing is left to show."""
+    on the server (its own filters), and (``references``) the published figures, one
+    row per checkpoint, ranked by :func:`~.rows.rank`. ``api`` stands in for
+    ``wandb.Api()`` in tests. Raises :class:`NoResultsError` when nothing is left."""
     work_dirs = list(work_dirs)
     filters = tuple(filters)
     if not all(isinstance(f, RunFilter) for f in filters):
@@ -54,7 +57,7 @@ def leaderboard(
             + (" passes the filters" if filters else "")
             + ("" if references else ", and references are turned off")
         )
-    ranked = rank(rows, metric=metric, dataset=dataset)
+    ranked = rank(by_checkpoint(rows), metric=metric, dataset=dataset)
     if not ranked:
         raise NoResultsError(f"no results for dataset {normalise_dataset(dataset)!r}")
     return ranked

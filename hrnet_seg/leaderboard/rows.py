@@ -6,6 +6,11 @@ A row is one (model, schedule, dataset) result. Our runs come from the work dirs
 :mod:`.wandb_rows`); the references are the model zoo figures shipped with the package
 (``published_results.csv``: mmseg 1.2.2, official HRNet, openseg.pytorch, PaddleSeg),
 each with its source URL.
+
+Rows are ranked within a *section*: a dataset, or a dataset's built-in data
+(``cityscapes (built-in)``, runs on ``tools/make_demo_data.py`` output). Built-in-data
+runs never rank among the published references: a score on synthetic scenes at 1/8
+resolution says nothing about Cityscapes.
 """
 
 from __future__ import annotations
@@ -13,19 +18,28 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import re
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ..datasets.identity import BUILTIN, REAL
 from ..errors import UserError
-from .benchmark_file import benchmark_figures, finite_number
+from .benchmark_file import (
+    benchmark_figures,
+    finite_number,
+    gpu_type,
+    size_text,
+    speed_conditions,
+)
 
 DATASETS = ("cityscapes", "ade20k")
-METRICS = ("mIoU", "mIoU_ms_flip", "mAcc", "fps", "gflops", "params")
+METRICS = ("mIoU", "mIoU_slide", "mIoU_ms_flip", "mAcc", "fps", "gflops", "params")
 REFERENCE_CSV = "published_results.csv"
+# The inference modes of tools/test.py and the column each one's mIoU goes to: the
+# published single-scale figures are whole-image, ms+flip is --tta.
+MODE_COLUMNS = {"whole": "mIoU", "slide": "mIoU_slide", "tta": "mIoU_ms_flip"}
 
 # The heads our configs use, by the names a results.json records; the OCR cascade lists
 # its FCN auxiliary head first, so the last head names the model.
@@ -60,7 +74,16 @@ class NoResultsError(UserError, LookupError):
 @dataclass(frozen=True)
 class Row:
     """One leaderboard entry. Numbers are percent (metrics), a count (params), official
-    GFLOPs (multiply-adds / 1024^3), images per second (fps); None when unknown."""
+    GFLOPs (multiply-adds / 1024^3), images per second (fps); None when unknown.
+
+    ``data`` is ``real`` or ``built-in`` (None: not recorded, e.g. runs recorded before
+    the marker existed); ``eval_size`` the evaluated images' size; ``fps_at`` and
+    ``gflops_at`` the conditions of those figures. ``mIoU`` / ``mIoU_slide`` /
+    ``mIoU_ms_flip`` are the whole-image, sliding-window and multi-scale + flip
+    evaluations. A ``tools/test.py`` row names the ``checkpoint`` it evaluated;
+    ``checkpoint_iter`` is that checkpoint's iteration (a training row's: the iteration
+    of its latest validation). ``evaluations`` lists ``"mode: work dir"`` of the test
+    runs merged into a row (:mod:`.checkpoints`)."""
 
     model: str
     dataset: str | None
@@ -74,19 +97,33 @@ class Row:
     iterations: int | None = None
     batch: int | None = None
     gpus: str | None = None
+    data: str | None = None
+    eval_size: str | None = None
     mIoU: float | None = None
+    mIoU_slide: float | None = None
     mIoU_ms_flip: float | None = None
     mAcc: float | None = None
     params: int | None = None
     gflops: float | None = None
+    gflops_at: str | None = None
     fps: float | None = None
+    fps_at: str | None = None
     gpu_hours: float | None = None
     status: str | None = None
+    checkpoint: str | None = None
+    checkpoint_iter: int | None = None
+    evaluations: tuple[str, ...] = ()
     # W&B identity (sweeps set group, job_type and tags): from a W&B run, online or offline.
     group: str | None = None
     job_type: str | None = None
     tags: tuple[str, ...] = ()
     run_id: str | None = None
+
+    @property
+    def section(self) -> str:
+        """Where the row is ranked: its dataset, or ``<dataset> (built-in)``."""
+        name = self.dataset or "unknown dataset"
+        return f"{name} (built-in)" if self.data == BUILTIN else name
 
 
 def normalise_dataset(name: str | None) -> str | None:
@@ -121,20 +158,14 @@ def backbone_name(arch: str | None) -> str | None:
     return f"HRNetV2-{arch}"
 
 
-def gpu_type(device_name: str | None) -> str | None:
-    """``NVIDIA A100-SXM4-80GB`` -> ``A100``, ``Tesla V100-SXM2-32GB`` -> ``V100``:
-    the model, not the vendor, form factor or memory."""
-    if not device_name:
-        return None
-    noise = re.compile(r"^(NVIDIA|Tesla|GeForce|\d+GB|HBM\w*|PCIe|SXM\w*)$", re.IGNORECASE)
-    tokens = [t for t in device_name.split() if not noise.match(t)]
-    return " ".join(tokens).split("-")[0] or device_name
-
-
 def _crop_text(crop) -> str | None:
-    if isinstance(crop, list | tuple) and len(crop) == 2:
-        return f"{crop[0]}x{crop[1]}"
-    return str(crop) if crop else None
+    return size_text(crop) or (str(crop) if crop else None)
+
+
+def _eval_size(data: Mapping) -> str | None:
+    size = size_text(data.get("image_size"))
+    # ADE20K's images vary: the most common size, marked as such.
+    return f"{size} (most)" if size and (data.get("image_sizes") or 1) > 1 else size
 
 
 def _read_json(path: Path) -> dict | None:
@@ -156,26 +187,44 @@ def _gpus(results: dict, env: dict) -> str | None:
     return f"{world}x {name or device}"
 
 
+def _mode(record: Mapping, model: Mapping) -> str:
+    mode = record.get("mode")
+    if mode in MODE_COLUMNS:
+        return mode
+    # Older records: "tta": true, or SegTTAModel named as the segmentor.
+    tta = bool(record.get("tta")) or "TTA" in str(model.get("segmentor") or "")
+    return "tta" if tta else "whole"
+
+
+def _int_or_none(value) -> int | None:
+    return int(value) if finite_number(value) is not None else None
+
+
 def run_columns(record: Mapping) -> dict:
     """The model, data, schedule and score columns of a run record: a ``results.json``,
     or the same keys built from a W&B run's config (``hooks.run_record.run_metadata``).
-    Missing keys give None."""
+    The mIoU goes to the column of the record's inference mode. Missing keys give None."""
     model = record.get("model") if isinstance(record.get("model"), dict) else {}
-    miou = finite_number(record.get("mIoU"))
-    # tools/test.py --tta records "tta": true (older records name SegTTAModel as the
-    # segmentor): its figure is the multi-scale + flip one.
-    tta = bool(record.get("tta")) or "TTA" in str(model.get("segmentor") or "")
-    iterations, batch = record.get("iterations"), record.get("batch_total")
+    data = record.get("eval_data") if isinstance(record.get("eval_data"), dict) else {}
+    checkpoint = record.get("checkpoint") if isinstance(record.get("checkpoint"), dict) else {}
+    mode = _mode(record, model)
+    scores = dict.fromkeys(MODE_COLUMNS.values())
+    scores[MODE_COLUMNS[mode]] = finite_number(record.get("mIoU"))
+    path = checkpoint.get("path")
     return {
         "dataset": normalise_dataset(record.get("dataset")),
+        "data": data.get("kind") if data.get("kind") in (BUILTIN, REAL) else None,
+        "eval_size": _eval_size(data),
         "head": head_name(model.get("heads")),
         "backbone": backbone_name(model.get("arch")),
         "crop": _crop_text(record.get("crop")),
-        "iterations": iterations if finite_number(iterations) is not None else None,
-        "batch": batch if finite_number(batch) is not None else None,
-        "mIoU": None if tta else miou,
-        "mIoU_ms_flip": miou if tta else None,
-        "mAcc": None if tta else finite_number(record.get("mAcc")),
+        "iterations": _int_or_none(record.get("iterations")),
+        "batch": _int_or_none(record.get("batch_total")),
+        **scores,
+        # mAcc is the single-scale figure's, as in the published tables.
+        "mAcc": finite_number(record.get("mAcc")) if mode == "whole" else None,
+        "checkpoint": path if isinstance(path, str) else None,
+        "checkpoint_iter": _int_or_none(checkpoint.get("iter", record.get("iter"))),
     }
 
 
@@ -198,6 +247,10 @@ def row_from_work_dir(work_dir: str | Path) -> Row | None:
         )
         return None
     env = _read_json(work_dir / "env.json") or {}
+    columns = run_columns(results)
+    # A tools/test.py record: one evaluation of a checkpoint, in one mode.
+    mode = _mode(results, results.get("model") if isinstance(results.get("model"), dict) else {})
+    evaluations = (f"{mode}: {work_dir}",) if columns["checkpoint"] else ()
     device = results.get("device_type")
     wall = finite_number(results.get("wall_time_s"))
     on_gpu = bool(device) and device != "cpu"
@@ -211,7 +264,8 @@ def row_from_work_dir(work_dir: str | Path) -> Row | None:
         gpus=_gpus(results, env),
         gpu_hours=gpu_hours,
         status=results.get("status"),
-        **run_columns(results),
+        evaluations=evaluations,
+        **columns,
         **benchmark_figures(work_dir),
     )
 
@@ -231,6 +285,7 @@ def reference_rows() -> list[Row]:
     for rec in csv.DictReader(text.splitlines()):
         gpus = rec["gpus"].strip()
         gpu = rec["gpu_type"].strip() or None
+        fps = _float(rec["infer_fps"])
         rows.append(
             Row(
                 model=rec["model"],
@@ -245,9 +300,14 @@ def reference_rows() -> list[Row]:
                 batch=_int(rec["batch_total"]),
                 # PaddleSeg does not say how many GPUs; the type alone is still a fact.
                 gpus=f"{gpus}x {gpu}" if gpus and gpu else gpu,
+                data=REAL,
+                eval_size=rec["eval_size"].strip() or None,
                 mIoU=_float(rec["mIoU"]),
                 mIoU_ms_flip=_float(rec["mIoU_ms_flip"]),
-                fps=_float(rec["infer_fps"]),
+                fps=fps,
+                fps_at=speed_conditions(device=gpu, size=rec["infer_size"].strip() or None)
+                if fps is not None
+                else None,
             )
         )
     return rows
@@ -257,10 +317,17 @@ def _dataset_order(name: str | None) -> tuple:
     return (DATASETS.index(name) if name in DATASETS else len(DATASETS), name or "")
 
 
+def section_order(row: Row) -> tuple:
+    """Real datasets first (Cityscapes, ADE20K, then others), then the built-in ones."""
+    return (row.data == BUILTIN, *_dataset_order(row.dataset))
+
+
 def rank(rows: Iterable[Row], *, metric: str = "mIoU", dataset: str | None = None) -> list[Row]:
-    """``rows`` grouped by dataset (Cityscapes, ADE20K, then others), each group ordered by
-    ``metric`` descending and ranked from 1 (equal values share a rank); rows without the
-    metric follow, unranked. ``dataset`` keeps that dataset only."""
+    """``rows`` grouped by section (:attr:`Row.section`: the real datasets, then each
+    dataset's built-in data), each section ordered by ``metric`` descending and ranked
+    from 1 (equal values share a rank); rows without the metric follow, unranked.
+    Built-in-data runs are ranked only among themselves. ``dataset`` keeps that
+    dataset only (its built-in section included)."""
     if metric not in METRICS:
         raise UnknownMetricError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
     if dataset is not None:
@@ -275,7 +342,7 @@ def rank(rows: Iterable[Row], *, metric: str = "mIoU", dataset: str | None = Non
         value = getattr(row, metric)
         # Ties: references first (they are the bar to beat), then by name, for a stable order.
         return (
-            *_dataset_order(row.dataset),
+            *section_order(row),
             value is None,
             -(value or 0),
             not row.is_reference,
@@ -286,7 +353,7 @@ def rank(rows: Iterable[Row], *, metric: str = "mIoU", dataset: str | None = Non
     count = 0  # rows so far in the current dataset group
     for row in sorted(rows, key=key):
         value = getattr(row, metric)
-        same_group = bool(ranked) and ranked[-1].dataset == row.dataset
+        same_group = bool(ranked) and ranked[-1].section == row.section
         count = count + 1 if same_group else 1
         if value is None:
             position = None

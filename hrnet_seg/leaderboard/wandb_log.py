@@ -19,7 +19,7 @@ from pathlib import Path
 from ..engine.hooks.wandb_logger import PROBE_TIMEOUT_S, WandbFallbackWarning
 from ..utils.wandb_access import has_credentials, reachable, server_url
 from ..utils.wandb_access import teardown as wandb_teardown
-from .render import FIELDS, to_records
+from .render import FIELDS, flat_records
 from .rows import Row
 from .wandb_project import LEADERBOARD_JOB_TYPE, parse_project
 
@@ -41,13 +41,10 @@ class LoggedBoard:
 
 
 def board_table(rows: Sequence[Row]):
-    """A ``wandb.Table`` with the CSV / JSON columns (tags joined by commas)."""
+    """A ``wandb.Table`` with the CSV columns (lists joined, as in the CSV)."""
     import wandb
 
-    data = []
-    for record in to_records(rows):
-        record["tags"] = ",".join(record["tags"])
-        data.append([record[name] for name in FIELDS])
+    data = [[record[name] for name in FIELDS] for record in flat_records(rows)]
     # Columns mix ints and floats (and None) across sources; W&B would reject the row
     # whose type differs from the first one's.
     return wandb.Table(columns=list(FIELDS), data=data, allow_mixed_types=True)

@@ -95,6 +95,8 @@ def row_from_wandb_run(
         **_config_record(config, gpu_count=count),
         "mIoU": miou,
         "mAcc": summary.get("val/mAcc"),
+        # WandbLoggerHook's "data" summary key: real or built-in (older runs: unknown).
+        "eval_data": {"kind": summary.get("data")},
     }
     params = finite_number(summary.get("params"))
     hours = finite_number(summary.get("gpu_hours"))
@@ -106,6 +108,7 @@ def row_from_wandb_run(
         params=int(params) if params is not None else None,
         gflops=finite_number(summary.get("GFLOPs")),
         fps=finite_number(summary.get("fps")),
+        fps_at=summary.get("fps_at") if isinstance(summary.get("fps_at"), str) else None,
         # gpu_hours is wall time x GPU count: 0 on CPU, which is no GPU time at all.
         gpu_hours=round(hours, 3) if hours is not None and count else None,
         status=state,
@@ -212,7 +215,9 @@ def row_from_offline_run(offline: OfflineRun) -> Row | None:
         row,
         params=row.params if row.params is not None else figures.get("params"),
         gflops=row.gflops if row.gflops is not None else figures.get("gflops"),
+        gflops_at=row.gflops_at if row.gflops is not None else figures.get("gflops_at"),
         fps=row.fps if row.fps is not None else figures.get("fps"),
+        fps_at=row.fps_at if row.fps is not None else figures.get("fps_at"),
     )
 
 
@@ -229,4 +234,5 @@ def with_offline_identity(row: Row, offline: OfflineRun) -> Row:
         tags=tuple(run.tags) or row.tags,
         gflops=row.gflops if row.gflops is not None else finite_number(summary.get("GFLOPs")),
         fps=row.fps if row.fps is not None else finite_number(summary.get("fps")),
+        fps_at=row.fps_at if row.fps is not None else summary.get("fps_at"),
     )

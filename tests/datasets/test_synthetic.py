@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from hrnet_seg.datasets.identity import BUILTIN_MARKER, builtin_manifest, data_kind
 from hrnet_seg.datasets.synthetic import make_ade20k, make_cityscapes
 from tests.conftest import REPO, run_python
 
@@ -30,8 +31,11 @@ def ade20k(tmp_path_factory) -> Path:
 
 
 def _files(root: Path) -> dict[str, bytes]:
+    """The dataset's files (the built-in marker has its own tests)."""
     return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != BUILTIN_MARKER
     }
 
 
@@ -180,6 +184,30 @@ def test_cityscapes_rejects_bad_arguments(tmp_path, kwargs, message):
     assert not (tmp_path / "cs").exists()
 
 
+def test_generated_roots_are_marked_built_in(cityscapes, ade20k, tmp_path):
+    assert data_kind(cityscapes) == data_kind(ade20k) == "built-in"
+    manifest = json.loads((cityscapes / BUILTIN_MARKER).read_text())
+    assert manifest["generator"] == "hrnet_seg.datasets.synthetic"
+    assert (manifest["dataset"], manifest["splits"], manifest["size"]) == (
+        "cityscapes",
+        CS_SPLITS,
+        [128, 256],
+    )
+    assert builtin_manifest(ade20k)["splits"] == ADE_SPLITS
+    # A root without the marker is real data; no root is unknown.
+    (tmp_path / "real").mkdir()
+    assert (data_kind(tmp_path / "real"), data_kind(None)) == ("real", None)
+
+
+def test_marker_rules(tmp_path):
+    root = make_cityscapes(tmp_path / "cs", splits={"val": 1}, size=(64, 128))
+    make_cityscapes(root, splits={"test": 1}, size=(64, 128))
+    assert builtin_manifest(root)["splits"] == {"val": 1, "test": 1}  # earlier splits stay
+    # A damaged marker never makes synthetic data "real".
+    (root / BUILTIN_MARKER).write_text("{not json")
+    assert (builtin_manifest(root), data_kind(root)) == ({}, "built-in")
+
+
 def test_refuses_to_mix_with_other_files(tmp_path):
     stray = (
         tmp_path / "gtFine" / "val" / "frankfurt" / "frankfurt_000099_000019_gtFine_labelIds.png"
@@ -189,6 +217,7 @@ def test_refuses_to_mix_with_other_files(tmp_path):
     with pytest.raises(ValueError, match="would not write"):
         make_cityscapes(tmp_path, splits={"val": 1})
     assert stray.exists()
+    assert data_kind(tmp_path) == "real"  # nothing was generated: no marker
 
 
 # ---------------------------------------------------------------- ADE20K
@@ -288,6 +317,7 @@ def test_make_demo_data_cli(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "2 training, 3 validation" in result.stdout and str(tmp_path / "ade") in result.stdout
+    assert f"marked as built-in data: {tmp_path / 'ade' / BUILTIN_MARKER}" in result.stdout
     assert len(list((tmp_path / "ade/images/validation").glob("*.jpg"))) == 3
     assert Image.open(tmp_path / "ade/images/training/ADE_train_00000002.jpg").size == (80, 64)
 

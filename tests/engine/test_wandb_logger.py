@@ -163,6 +163,7 @@ def test_offline_run_is_read_back(tmp_path, demo_root, monkeypatch):  # noqa: F8
     assert run.summary["mIoU"] == run.summary["best_mIoU"] == val["val/mIoU"]
     assert run.summary["params"] > 1e5 and run.summary["gpu_type"] == "cpu"
     assert run.summary["gpu_count"] == 0 and "gpu_hours" in run.summary
+    assert run.summary["data"] == "built-in"  # the generator's marker in the data root
     assert (run.summary["GFLOPs"], run.summary["fps"]) == (3.2, 4.0)  # from benchmark.json
     # The checkpoint as an opt-in artifact, staged inside the work dir.
     assert any(a["type"] == "model" and a["files"] == [f"iter_{iters}.pth"] for a in run.artifacts)

@@ -1,14 +1,16 @@
-"""tools/test.py on a trained demo checkpoint: distributed exactness, official formats,
-inference modes, and a checkpoint of the wrong architecture."""
+"""tools/test.py on a trained demo checkpoint: distributed exactness, official formats
+and pictures, and a checkpoint of the wrong architecture."""
 
 from __future__ import annotations
 
 import glob
 import os
 
+import cv2
 import pytest
 
 from hrnet_seg.evaluation import evaluate_folder
+from hrnet_seg.evaluation.pictures import GAP
 from tests.conftest import run_python
 from tests.evaluation.test_evaluate_tool import official_cityscapes_scores
 from tests.integration.conftest import DEMO, read_json
@@ -51,6 +53,9 @@ def test_out_files_are_accepted_by_evaluate_and_the_official_evaluator(
     )
     assert sorted(os.listdir(out)) == frames  # <city>_<seq>_<frame>_leftImg8bit.png
     assert len(os.listdir(show)) == len(frames)
+    # Pictures: image | ground truth | prediction | errors, 64x128 each, legend below.
+    picture = cv2.imread(str(show / sorted(os.listdir(show))[0]))
+    assert picture.shape[1] == 4 * 128 + 3 * GAP and picture.shape[0] > 64
     ours = read_json(tmp_path / "work/results.json")
 
     scored = evaluate_folder(
@@ -68,15 +73,7 @@ def test_out_files_are_accepted_by_evaluate_and_the_official_evaluator(
     assert official["averageScoreClasses"] * 100 == pytest.approx(ours["mIoU"], abs=1e-4)
 
 
-@pytest.mark.parametrize("flags", [["--mode", "slide"], ["--tta"]])
-def test_inference_modes(trained, demo_root, tmp_path, flags):
-    result = test_tool(
-        DEMO, str(trained / "iter_12.pth"), "--data-root", str(demo_root),
-        "--work-dir", str(tmp_path), *flags,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    results = read_json(tmp_path / "results.json")
-    assert 0 <= results["mIoU"] <= 100 and results["status"] == "finished"
+# --mode slide and --tta, and what each evaluation records: tests/integration/test_demo_board.py
 
 
 def test_checkpoint_of_another_architecture(trained, demo_root, tmp_path):

@@ -46,6 +46,16 @@ def test_a_run_leaves_its_record(trained, demo_root):
     assert 0 <= results["mIoU"] <= 100 and {"aAcc", "mAcc"} <= set(results)
     assert set(results["per_class"]) >= {"road", "sky", "bicycle"}
     assert results["best"]["iter"] == 12
+    # What was evaluated: the built-in data (the generator's marker), at its image size.
+    assert results["mode"] == "whole" and results["iter"] == 12
+    data = results["eval_data"]
+    assert (data["kind"], data["root"], data["split"]) == (
+        "built-in",
+        str(demo_root),
+        "leftImg8bit/val",
+    )
+    assert (data["image_size"], data["image_sizes"]) == ([64, 128], 1)
+    assert data["manifest"]["size"] == [64, 128] and data["manifest"]["seed"] == 1
 
 
 class _Interrupt(Hook):

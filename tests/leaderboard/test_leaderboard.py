@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,16 +22,15 @@ from hrnet_seg.leaderboard import (
     WorkDirNotFoundError,
     leaderboard,
     normalise_dataset,
-    plot,
     rank,
     reference_rows,
     rows_from_work_dirs,
     to_csv,
     to_json,
     to_markdown,
+    to_records,
     to_terminal,
 )
-from hrnet_seg.leaderboard.render import UnknownPlotAxisError
 from hrnet_seg.leaderboard.rows import backbone_name, gpu_type, head_name
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,16 +50,24 @@ def write_run(
     status: str = "finished",
     gpu_name: str | None = "Tesla V100-SXM2-32GB",
     benchmark: dict | None = None,
+    data: str | None = "real",
+    image_size=(1024, 2048),
+    mode: str | None = "whole",
+    checkpoint: str | None = None,
+    iteration: int = 80000,
+    config: str | None = None,
 ) -> Path:
-    """A work dir as RunRecordHook leaves it (the keys of hooks/run_record.py)."""
+    """A work dir as RunRecordHook leaves it (the keys of hooks/run_record.py); with
+    ``checkpoint``, as tools/test.py leaves it. ``data=None`` and ``mode=None`` leave
+    out those keys, as records written before they existed."""
     work_dir.mkdir(parents=True, exist_ok=True)
     results = {
-        "iter": 80000,
+        "iter": iteration,
         "aAcc": 95.0,
         "mAcc": 80.5,
         "best": {"mIoU": miou, "iter": 80000},
         "per_class": None,
-        "config": work_dir.name,
+        "config": config or work_dir.name,
         "model": {
             "segmentor": "EncoderDecoder",
             "backbone": "HighResolutionNet",
@@ -69,7 +77,7 @@ def write_run(
         },
         "dataset": dataset,
         "crop": [512, 1024],
-        "iterations": 80000,
+        "iterations": iteration,
         "batch_per_gpu": 2,
         "batch_total": 2 * world_size,
         "world_size": world_size,
@@ -80,6 +88,19 @@ def write_run(
         "wall_time_s": wall_time_s,
         "work_dir": str(work_dir),
     }
+    if data is not None:
+        results["eval_data"] = {
+            "kind": data,
+            "root": "/data/cityscapes",
+            "split": "leftImg8bit/val",
+            "image_size": list(image_size),
+            "image_sizes": 1,
+        }
+    if mode is not None:
+        results["mode"] = mode
+        results["tta"] = mode == "tta"
+    if checkpoint is not None:
+        results["checkpoint"] = {"path": str(checkpoint), "iter": iteration}
     if miou is not None:
         results["mIoU"] = miou
     (work_dir / "results.json").write_text(json.dumps(results))
@@ -178,7 +199,7 @@ def test_missing_work_dir_is_an_error(tmp_path):
 
 
 def test_tta_results_count_as_multi_scale_flip(tmp_path):
-    write_run(tmp_path / "tta", miou=81.0)
+    write_run(tmp_path / "tta", miou=81.0, mode=None)  # an older record: no "mode"
     path = tmp_path / "tta" / "results.json"
     results = json.loads(path.read_text())
     results["model"] = {
@@ -249,6 +270,82 @@ def test_rank_against_references(tmp_path):
     assert values == sorted(values, reverse=True)
 
 
+def test_built_in_data_runs_never_rank_among_the_references(tmp_path):
+    # The demo's case (issue 18): 89 mIoU on synthetic 128x256 scenes, CPU fps.
+    cpu = {"fps": 30.0, "device": "cpu", "threads": 2}
+    cpu["options"] = {"infer_size": [128, 256], "flops_size": [1024, 2048], "bf16": False}
+    write_run(
+        tmp_path / "demo", miou=89.1, data="built-in", image_size=(128, 256), device="cpu",
+        world_size=1, benchmark=cpu,
+    )  # fmt: skip
+    write_run(tmp_path / "real", miou=75.0)
+    board = leaderboard([tmp_path], dataset="cityscapes")
+    demo = next(r for r in board if r.model == "demo")
+    real = next(r for r in board if r.model == "real")
+    assert (demo.data, demo.section, demo.eval_size) == (
+        "built-in",
+        "cityscapes (built-in)",
+        "128x256",
+    )
+    assert demo.fps_at == "cpu 2 threads, 128x256"
+    assert (real.data, real.section) == ("real", "cityscapes")
+    published = [r for r in board if r.section == "cityscapes"]
+    assert [r.rank for r in published] == sorted(r.rank for r in published)
+    assert published[0].is_reference and published[0].rank == 1  # not the demo
+    assert demo.rank == 1 and board[-1] is demo  # alone in its own section, last
+    assert all(r.is_reference or r is real for r in published)
+    # Every output says so: terminal and Markdown sections, CSV / JSON columns.
+    text = to_terminal(board)
+    assert sum("| demo " in line for line in text.splitlines()) == 1
+    note = text.split("\n\n")[-1].splitlines()[0]
+    assert note == (
+        "cityscapes (built-in): built-in data (tools/make_demo_data.py, synthetic images at "
+        "128x256); ranked among these runs only, not comparable with published figures"
+    )
+    assert "### cityscapes (built-in)" in to_markdown(board)
+    (record,) = [r for r in to_records(board) if r["model"] == "demo"]
+    assert (record["section"], record["data"], record["rank"]) == (
+        "cityscapes (built-in)",
+        "built-in",
+        1,
+    )
+    assert (record["dataset"], record["fps_at"]) == ("cityscapes", "cpu 2 threads, 128x256")
+
+
+def test_records_without_a_data_kind_read_as_before(tmp_path):
+    write_run(tmp_path / "old", miou=70.0, data=None)
+    (row,) = rows_from_work_dirs([tmp_path])
+    assert (row.data, row.section, row.eval_size) == (None, "cityscapes", None)
+
+
+def test_speed_figures_say_where_they_were_taken(tmp_path):
+    bench = {
+        "params": 1,
+        "gflops_official": 3.2,
+        "infer_whole_ours_s": 0.5,
+        "device": "NVIDIA H100 80GB HBM3",
+    }
+    bench["options"] = {
+        "batch": 2,
+        "infer_size": [512, 1024],
+        "flops_size": [1024, 2048],
+        "bf16": True,
+    }
+    write_run(tmp_path / "h100", benchmark=bench)
+    write_run(tmp_path / "old_bench", benchmark={"fps": 3.0})  # no conditions recorded
+    rows = {r.model: r for r in rows_from_work_dirs([tmp_path])}
+    assert (rows["h100"].fps, rows["h100"].fps_at) == (4.0, "H100, 512x1024, bf16")
+    assert rows["h100"].gflops_at == "1024x2048"
+    assert (rows["old_bench"].fps, rows["old_bench"].fps_at) == (3.0, None)
+    refs = {(r.source, r.model, r.dataset, r.iterations): r for r in reference_rows()}
+    fcn48 = refs[("mmsegmentation-1.2.2", "fcn_hr48", "cityscapes", 80000)]
+    assert (fcn48.fps_at, fcn48.eval_size, fcn48.data) == ("V100, 1024x2048", "1024x2048", "real")
+    ade = refs[("mmsegmentation-1.2.2", "fcn_hr48", "ade20k", 80000)]
+    assert ade.fps_at == "V100, short side 512"
+    official = refs[("hrnet-official", "seg_hrnet_w48", "cityscapes", 119548)]
+    assert (official.fps, official.fps_at) == (None, None)
+
+
 def test_rows_without_the_metric_go_last_unranked():
     rows = [
         Row(model="a", dataset="ade20k", source="x", link="", mIoU=40.0),
@@ -279,36 +376,63 @@ def test_leaderboard_errors_when_nothing_is_left(tmp_path):
 @pytest.fixture
 def board(tmp_path):
     bench = {"params": 9_640_000, "gflops_official": 137.3, "fps": 20.0}
+    # Where tools/benchmark.py --json says it measured (hrnet_seg/benchmark/run.py).
+    bench |= {"device": "Tesla V100-SXM2-32GB", "threads": 8}
+    bench["options"] = {"infer_size": [1024, 2048], "flops_size": [1024, 2048], "bf16": False}
     write_run(tmp_path / "runs" / "w18_run", miou=79.0, arch="W18", benchmark=bench)
     write_run(tmp_path / "runs" / "slow_run", miou=70.0, status="running")
     return leaderboard([tmp_path / "runs"], dataset="cityscapes")
 
 
-def test_terminal_table_is_aligned(board):
-    lines = to_terminal(board).splitlines()
-    assert lines[0].split()[:3] == ["#", "model", "head"]
-    assert len(lines) == len(board) + 2
-    mine = next(line for line in lines if "w18_run" in line)
-    assert "9.64 M" in mine and "137.3" in mine and "20.00" in mine and "4x V100" in mine
-    assert "(ref)" in next(line for line in lines if "fcn_hr48" in line)
-    assert "running" in next(line for line in lines if "slow_run" in line)
-    # Columns line up: the gaps between the dashes of the rule are blank on every line.
-    gaps = [i for i, c in enumerate(lines[1]) if c == " "]
-    for line in [lines[0], *lines[2:]]:
-        assert all(line[i] == " " for i in gaps if i < len(line)), line
+def _tables(text: str) -> list[list[str]]:
+    """The prettytable blocks of a terminal board: (note line, table lines)."""
+    return [block.splitlines() for block in text.split("\n\n")]
 
 
-def test_markdown_marks_references(board):
+def test_terminal_tables_are_aligned(board):
+    (block,) = _tables(to_terminal(board))  # one section: cityscapes
+    note, table = block[0], block[1:]
+    assert note == "cityscapes: ranked with the published references (ref)"
+    rule = table[0]
+    assert set(rule) == {"+", "-"}
+    header = table[1].split("|")
+    assert [h.strip() for h in header[1:5]] == ["#", "model", "head", "backbone"]
+    assert len(table) == len(board) + 4  # rule, header, rule, rows, rule
+    # Every line is as long as the rule and has its column borders where the rule has them.
+    borders = [i for i, c in enumerate(rule) if c == "+"]
+    for line in table:
+        assert len(line) == len(rule), line
+        assert all(line[i] in "|+" for i in borders), line
+    mine = next(line for line in table if "w18_run" in line)
+    assert "9.64 M" in mine and "137.3" in mine and "4x V100" in mine
+    assert "20.00 (V100, 1024x2048)" in mine  # fps with where it was taken
+    assert "(ref)" in next(line for line in table if "fcn_hr48" in line)
+    assert "running" in next(line for line in table if "slow_run" in line)
+
+
+def test_markdown_has_a_table_per_section(board):
     md = to_markdown(board)
     lines = md.strip().splitlines()
-    assert lines[0].startswith("| # | model |")
-    assert set(lines[1].replace("|", "").split()) <= {"---", "---:"}
-    fcn48 = next(line for line in lines if "fcn_hr48" in line and "| 80k |" in line)
+    assert lines[0] == "### cityscapes"
+    assert lines[2] == "cityscapes: ranked with the published references (ref)"
+    table = lines[4:]
+    assert table[0].startswith("|  # | model ")
+    # GitHub's alignment row: dashes, a colon on the aligned side.
+    cells = [c.strip() for c in table[1].strip("|").split("|")]
+    assert all(re.fullmatch(r":?-+:?", c) for c in cells), table[1]
+    assert cells[0].endswith(":") and cells[1].startswith(":")  # "#" right, model left
+    fcn48 = next(line for line in table if "fcn_hr48" in line and "|    80k |" in line)
     assert "*fcn_hr48* (ref)" in fcn48 and "79.93" in fcn48
     assert "[mmsegmentation-1.2.2](https://github.com/open-mmlab/" in fcn48
-    mine = next(line for line in lines if "w18_run" in line)
+    mine = next(line for line in table if "w18_run" in line)
     assert "(ref)" not in mine and "`" in mine
-    assert all(line.count("|") == lines[0].count("|") for line in lines)
+    assert all(line.count("|") == table[0].count("|") for line in table)
+
+
+def test_markdown_escapes_pipes():
+    row = Row(model="a|b", dataset="cityscapes", source="local", link="/runs/x|y", mIoU=1.0)
+    md = to_markdown(rank([row]))
+    assert "a\\|b" in md and "`/runs/x\\|y`" in md
 
 
 def test_csv_and_json_hold_raw_values(board, tmp_path):
@@ -328,20 +452,7 @@ def test_csv_and_json_hold_raw_values(board, tmp_path):
     assert list(data[0])[0] == "rank" and data[0]["rank"] == 1
 
 
-@pytest.mark.parametrize("x", ["fps", "gflops"])
-def test_plot_writes_a_png(board, tmp_path, x):
-    path = plot(board, tmp_path / f"lb_{x}.png", x=x)
-    data = path.read_bytes()
-    assert data.startswith(PNG_MAGIC)
-    assert len(data) > 20_000  # a real figure with points and labels, not an empty canvas
-
-
-def test_plot_with_nothing_plottable_still_writes_a_png(tmp_path):
-    rows = [Row(model="a", dataset="ade20k", source="local", link="", mIoU=40.0)]
-    path = plot(rows, tmp_path / "empty.png", x="gflops")
-    assert path.read_bytes().startswith(PNG_MAGIC)
-    with pytest.raises(UnknownPlotAxisError):
-        plot(rows, tmp_path / "bad.png", x="latency")
+# The plot: tests/leaderboard/test_speed_plot.py
 
 
 # --- CLI -----------------------------------------------------------------------------

@@ -69,6 +69,7 @@ def test_hook_summary_feeds_an_offline_row(wandb_work_dir, tmp_path):
     results = json.loads((wandb_work_dir / "results.json").read_text())
     summary = read_run(run_file(wandb_work_dir)).summary
     assert (summary["GFLOPs"], summary["fps"]) == (3.2, 8.0)  # the hook read benchmark.json
+    assert summary["data"] == "built-in"  # the demo data's marker, as results.json says
     run_dir = copy_run_dir(wandb_work_dir, tmp_path / "from_cluster")
     (row,) = rows_from_work_dirs([tmp_path / "from_cluster"])
     assert (row.source, row.model, row.link, row.status) == (
@@ -83,6 +84,7 @@ def test_hook_summary_feeds_an_offline_row(wandb_work_dir, tmp_path):
     assert row.mAcc == pytest.approx(results["mAcc"])
     assert (row.params, row.gflops, row.fps, row.gpu_hours) == (summary["params"], 3.2, 8.0, None)
     assert (row.group, row.tags) == ("sweep1", ("w18s", "demo"))
+    assert (row.data, row.section) == ("built-in", "cityscapes (built-in)")
     assert row.run_id == read_run(run_file(wandb_work_dir)).run_id
     # The .wandb file itself is an argument too.
     (same,) = rows_from_work_dirs([next(run_dir.glob("run-*.wandb"))])

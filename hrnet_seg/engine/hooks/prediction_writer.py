@@ -1,5 +1,6 @@
-"""Writing test predictions: official benchmark PNGs (``--out``) and colour overlays
-(``--show-dir``)."""
+"""Writing test predictions: official benchmark PNGs (``--out``) and pictures for a
+person to look at (``--show-dir``: image | ground truth | prediction | errors, with a
+legend; :mod:`hrnet_seg.evaluation.pictures`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
 from ...evaluation.export import write_ade20k_prediction, write_cityscapes_prediction
+from ...evaluation.pictures import compare
 
 FORMATS = ("cityscapes", "ade20k")
 
@@ -23,35 +25,28 @@ class PredictionWriterHook(Hook):
     Args:
         out_dir: official-format PNGs: Cityscapes labelIds named
             ``<city>_<seq>_<frame>_leftImg8bit.png``, or ADE20K ``<stem>.png`` in 1..150.
-        show_dir: ``<stem>.png`` overlays of the prediction's class colours on the image.
+        show_dir: ``<stem>.png`` pictures: the image, its ground truth, the prediction
+            and where they differ, with a legend of the classes present (image |
+            prediction when the split has no labels).
         dataset_format: ``'cityscapes'`` or ``'ade20k'``.
-        alpha: overlay opacity.
     """
 
     priority = "LOW"
 
     def __init__(
-        self,
-        *,
-        dataset_format: str,
-        out_dir: str | None = None,
-        show_dir: str | None = None,
-        alpha: float = 0.5,
+        self, *, dataset_format: str, out_dir: str | None = None, show_dir: str | None = None
     ) -> None:
         if dataset_format not in FORMATS:
             raise ValueError(f"dataset_format: expected one of {FORMATS}, got {dataset_format!r}")
-        if not 0 <= alpha <= 1:
-            raise ValueError(f"alpha: expected 0..1, got {alpha}")
         self.dataset_format = dataset_format
         self.out_dir = out_dir
         self.show_dir = show_dir
-        self.alpha = alpha
         for folder in (out_dir, show_dir):
             if folder:
                 os.makedirs(folder, exist_ok=True)
 
     def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        palette = np.array(runner.test_dataloader.dataset.metainfo["palette"], dtype=np.uint8)
+        dataset = runner.test_dataloader.dataset
         for sample in outputs or []:
             pred = sample.pred_sem_seg.data.squeeze(0).cpu().numpy().astype(np.uint8)
             img_path = sample.metainfo["img_path"]
@@ -66,15 +61,23 @@ class PredictionWriterHook(Hook):
                         reduce_zero_label=sample.metainfo.get("reduce_zero_label", True),
                     )
             if self.show_dir:
-                self._overlay(img_path, pred, palette)
+                gt = sample.get("gt_sem_seg")
+                gt = None if gt is None else gt.data.squeeze(0).cpu().numpy()
+                self._picture(img_path, pred, gt, dataset)
 
-    def _overlay(self, img_path: str, pred: np.ndarray, palette: np.ndarray) -> None:
-        image = cv2.imread(img_path, cv2.IMREAD_COLOR)  # BGR
-        colours = np.zeros((*pred.shape, 3), dtype=np.uint8)
-        valid = pred < len(palette)
-        colours[valid] = palette[pred[valid]][:, ::-1]  # palette is RGB
+    def _picture(self, img_path: str, pred: np.ndarray, gt, dataset) -> None:
+        image = cv2.imread(img_path, cv2.IMREAD_COLOR)
         if image is None or image.shape[:2] != pred.shape:
-            blended = colours
+            image = np.full((*pred.shape, 3), 128, dtype=np.uint8)  # unreadable: grey
         else:
-            blended = cv2.addWeighted(image, 1 - self.alpha, colours, self.alpha, 0)
-        cv2.imwrite(str(Path(self.show_dir) / f"{Path(img_path).stem}.png"), blended)
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        picture = compare(
+            image,
+            pred,
+            classes=dataset.metainfo["classes"],
+            palette=dataset.metainfo["palette"],
+            gt=gt,
+            ignore_index=getattr(dataset, "ignore_index", 255),
+        )
+        path = Path(self.show_dir) / f"{Path(img_path).stem}.png"
+        cv2.imwrite(str(path), cv2.cvtColor(picture.image, cv2.COLOR_RGB2BGR))

@@ -31,6 +31,7 @@ from ...evaluation.confusion import nan_to_none
 from ...utils.wandb_access import has_credentials, reachable, server_url
 from ...utils.wandb_access import teardown as wandb_teardown
 from ..record import environment_info, previous_record
+from .run_record import evaluation_data
 
 __all__ = ["WandbFallbackWarning", "WandbLoggerHook"]
 
@@ -70,8 +71,9 @@ def _guarded(method):
 class WandbLoggerHook(Hook):
     """Logs a run to W&B: config and environment, every iteration's train scalars,
     validation scores, per-class IoU table, mask images and leaderboard summary keys
-    (``mIoU``, ``best_mIoU``, ``params``, ``gpu_type``, ``gpu_count``, ``gpu_hours``, and
-    ``GFLOPs`` / ``fps`` when the work dir has a ``benchmark.json``).
+    (``mIoU``, ``best_mIoU``, ``params``, ``gpu_type``, ``gpu_count``, ``gpu_hours``,
+    ``data``: ``real`` or ``built-in``, and ``GFLOPs`` / ``fps`` / ``fps_at`` when the
+    work dir has a ``benchmark.json``).
 
     Args:
         project, entity, group, job_type, tags, name: passed to ``wandb.init``.
@@ -267,6 +269,8 @@ class WandbLoggerHook(Hook):
                 "params": sum(p.numel() for p in model.parameters()),
                 "gpu_type": torch.cuda.get_device_name(0) if cuda else "cpu",
                 "gpu_count": get_world_size() if cuda else 0,
+                # Built-in-data runs stay out of the published ranking (leaderboard).
+                "data": evaluation_data(runner.cfg, loader="val_dataloader")["kind"],
             }
         )
         self._log_benchmark(runner.work_dir)
@@ -277,7 +281,11 @@ class WandbLoggerHook(Hook):
         from ...leaderboard.benchmark_file import benchmark_figures
 
         figures = benchmark_figures(work_dir)
-        keys = {"GFLOPs": figures.get("gflops"), "fps": figures.get("fps")}
+        keys = {
+            "GFLOPs": figures.get("gflops"),
+            "fps": figures.get("fps"),
+            "fps_at": figures.get("fps_at"),
+        }
         self.run.summary.update({k: v for k, v in keys.items() if v is not None})
 
     # -- training ------------------------------------------------------------------
