@@ -4,6 +4,8 @@
 #   make test-slurm  install Slurm, slurmdbd and MariaDB (apt, as root), start a local 2-node
 #                  cluster (slurm/local_cluster.sh: each node in its own network namespace),
 #                  run the tests marked `slurm`, always stop it, then check it left nothing
+#   make test-oldest-torch  the unit tests on the oldest torch pyproject.toml accepts
+#                  (a second venv, .venv-oldest; PyPI's CUDA build, run on CPU)
 #   make demo      train and evaluate a small HRNet on built-in data (CPU, minutes)
 #   make lint      ruff
 SHELL := /bin/bash
@@ -20,7 +22,7 @@ STAMP := $(VENV)/.installed-$(MMCV)
 DEMO_DATA ?= data/demo/cityscapes
 DEMO_CONFIG ?= configs/demo/hrnet_w18s_demo_cityscapes.py
 
-.PHONY: install test test-slurm demo lint clean
+.PHONY: install test test-slurm test-oldest-torch demo lint clean
 install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
@@ -54,6 +56,19 @@ test-slurm: $(STAMP)
 	bash slurm/local_cluster.sh verify-clean || rc=1; \
 	exit $$rc
 
+# The floor of pyproject's torch range, installed for real: PyPI has no CPU-only build of
+# it, so this is the CUDA build (about 3 GB with its libraries), run on the CPU.
+OLDEST_TORCH ?= torch==2.6.0
+OLDEST_VENV ?= .venv-oldest
+test-oldest-torch:
+	test -x $(OLDEST_VENV)/bin/python || $(PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/python -m pip install -q --upgrade pip
+	$(OLDEST_VENV)/bin/python -m pip install -q "$(OLDEST_TORCH)"
+	$(OLDEST_VENV)/bin/python -m pip install -q -e ".[lite,dev]"
+	$(OLDEST_VENV)/bin/python -m pip check
+	$(OLDEST_VENV)/bin/python -c "import torch; v = torch.__version__; print('torch', v); assert v.startswith('$(patsubst torch==%,%,$(OLDEST_TORCH))'), v"
+	$(OLDEST_VENV)/bin/python -m pytest -m "not slow and not slurm and not gpu" $(PYTEST_ARGS)
+
 # Train a small HRNet on built-in Cityscapes-format data, on CPU, then evaluate it.
 demo: $(STAMP)
 	$(BIN)/python tools/make_demo_data.py --dataset cityscapes --out $(DEMO_DATA)
@@ -64,4 +79,4 @@ lint: $(STAMP)
 	$(BIN)/python -m ruff format --check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(OLDEST_VENV) .pytest_cache .ruff_cache
