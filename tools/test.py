@@ -35,6 +35,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from mmengine.dist import is_main_process
+
     from hrnet_seg.engine import SegRunner
     from hrnet_seg.engine.config import (
         TEST_KEYS,
@@ -43,6 +45,7 @@ def main(argv=None) -> int:
         configure_test,
         load_config,
     )
+    from hrnet_seg.engine.console import run_summary
     from hrnet_seg.engine.hooks.run_record import inference_mode
     from hrnet_seg.engine.runner import close_distributed
     from hrnet_seg.utils.quiet import quiet_stack
@@ -77,6 +80,8 @@ def main(argv=None) -> int:
     require_file(args.checkpoint, what="checkpoint")
     runner = SegRunner.from_cfg(cfg)
     runner.test()
+    if is_main_process():
+        print(run_summary(runner, checkpoint=osp.abspath(args.checkpoint)), flush=True)
     close_distributed()
     return 0
 

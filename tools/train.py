@@ -56,8 +56,11 @@ def stoppable(cfg, args, argv):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from mmengine.dist import is_main_process
+
     from hrnet_seg.engine import SegRunner
     from hrnet_seg.engine.config import TRAIN_KEYS, configure, load_config, preflight_train
+    from hrnet_seg.engine.console import run_summary
     from hrnet_seg.engine.runner import close_distributed
     from hrnet_seg.engine.work_dir import training_work_dir
     from hrnet_seg.utils.quiet import quiet_stack
@@ -78,7 +81,10 @@ def main(argv=None) -> int:
     )
     preflight_train(cfg)
     with training_work_dir(cfg.work_dir), stoppable(cfg, args, argv):
-        SegRunner.from_cfg(cfg).train()
+        runner = SegRunner.from_cfg(cfg)
+        runner.train()
+    if is_main_process():
+        print(run_summary(runner), flush=True)
     close_distributed()
     return 0
 

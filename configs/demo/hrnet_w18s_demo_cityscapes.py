@@ -52,7 +52,7 @@ optim_wrapper = dict(
 param_scheduler = [dict(type="PolyLR", eta_min=1e-5, power=0.9, begin=0, end=iters, by_epoch=False)]
 train_cfg = dict(max_iters=iters, val_interval=iters)
 default_hooks = dict(
-    logger=dict(interval=50),
+    logger=dict(interval=10),  # a line every few seconds on a 2-core CPU
     checkpoint=dict(interval=iters // 2, max_keep_ckpts=2),
 )
 env_cfg = dict(cudnn_benchmark=False)

@@ -122,3 +122,31 @@ def final_summary(
         if offline:
             lines.append(f"  upload it:  wandb sync {run}")
     return "\n".join(lines)
+
+
+def newest_checkpoint(work_dir: str) -> str | None:
+    """The checkpoint mmengine's CheckpointHook saved last (its ``last_checkpoint`` file)."""
+    try:
+        with open(osp.join(work_dir, "last_checkpoint")) as f:
+            path = f.read().strip()
+    except OSError:
+        return None
+    return path if path and osp.isfile(path) else None
+
+
+def run_summary(runner, *, checkpoint: str | None = None) -> str:
+    """:func:`final_summary` of a finished ``runner``: the score from its ``results.json``;
+    the checkpoint it evaluated (test) or saved last (training)."""
+    import json
+
+    try:
+        with open(osp.join(runner.work_dir, "results.json")) as f:
+            results = json.load(f)
+    except (OSError, ValueError):
+        results = None
+    return final_summary(
+        runner.work_dir,
+        results=results if isinstance(results, dict) else None,
+        checkpoint=checkpoint or newest_checkpoint(runner.work_dir),
+        log=log_file(runner),
+    )

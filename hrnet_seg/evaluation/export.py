@@ -62,6 +62,14 @@ class UnreadableLabelMapError(UserError, ValueError):
     """A PNG that cannot be read as a single-channel map of class indices."""
 
 
+class PredictionValueError(UserError, ValueError):
+    """A prediction holding values its stated format does not have."""
+
+
+#: Classes per dataset: train ids run 0..N-1 (255 = no class).
+NUM_CLASSES = {"cityscapes": len(_CITYSCAPES_TRAIN_ID_TO_ID), "ade20k": 150}
+
+
 @lru_cache(maxsize=1)
 def _cityscapes_train_id_to_id() -> np.ndarray:
     try:
@@ -150,6 +158,17 @@ def read_prediction(path: str | Path, *, dataset: str, train_ids: bool = False) 
         raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
     pred = read_label_png(path, what="prediction")
     if train_ids:
+        # Label ids read as train ids score as a near-empty table without any error
+        # (Cityscapes road, id 7, would count as pole): refuse values no train id has.
+        outside = np.unique(pred[(pred >= NUM_CLASSES[dataset]) & (pred != 255)])
+        if outside.size:
+            native = "label ids (7..33)" if dataset == "cityscapes" else "1..150"
+            raise PredictionValueError(
+                f"prediction {path} holds {outside[:5].tolist()}"
+                f"{' ...' if outside.size > 5 else ''}, outside {dataset}'s train ids "
+                f"0..{NUM_CLASSES[dataset] - 1} (255 = no class) that --train-ids declares. "
+                f"If the predictions hold {native}, drop --train-ids."
+            )
         return pred
     if dataset == "cityscapes":
         return _cityscapes_id_to_train_id()[pred]

@@ -238,6 +238,18 @@ def test_prediction_of_another_size(cityscapes_copy):
     )
 
 
+def test_label_id_predictions_with_train_ids(cityscapes_copy):
+    root = cityscapes_copy
+    result = run_tool(
+        *("--dataset", "cityscapes", "--data-root", str(root), "--pred-dir", str(root / "preds")),
+        "--train-ids",
+    )
+    assert result.returncode == 2
+    line = last_line(result.stderr)
+    assert line.startswith(f"error: prediction {root / 'preds'}/"), line
+    assert line.endswith("If the predictions hold label ids (7..33), drop --train-ids."), line
+
+
 def load_tool():
     spec = importlib.util.spec_from_file_location("evaluate_tool", REPO / "tools" / "evaluate.py")
     module = importlib.util.module_from_spec(spec)

@@ -10,6 +10,7 @@ from PIL import Image
 
 from hrnet_seg.evaluation import export
 from hrnet_seg.evaluation.export import (
+    PredictionValueError,
     UnreadableLabelMapError,
     cityscapes_prediction_name,
     read_prediction,
@@ -77,9 +78,23 @@ def test_cityscapes_round_trip(tmp_path):
     assert label_ids[0, 19] == 0
 
     assert read_prediction(path, dataset="cityscapes").tolist() == pred.tolist()
-    assert (
-        read_prediction(path, dataset="cityscapes", train_ids=True).tolist() == label_ids.tolist()
-    )
+
+
+def test_train_ids_refuses_values_no_train_id_has(tmp_path):
+    """Label ids read as train ids gave an all-zero table without a word (issue 18)."""
+    train_ids = tmp_path / "train_ids.png"
+    Image.fromarray(np.array([[0, 18, 255]], dtype=np.uint8)).save(train_ids)
+    assert read_prediction(train_ids, dataset="cityscapes", train_ids=True).tolist() == [
+        [0, 18, 255]
+    ]
+    label_ids = tmp_path / "label_ids.png"
+    Image.fromarray(np.array([[7, 19, 26, 33, 255]], dtype=np.uint8)).save(label_ids)
+    with pytest.raises(PredictionValueError, match=r"holds \[19, 26, 33\], outside cityscapes"):
+        read_prediction(label_ids, dataset="cityscapes", train_ids=True)
+    ade = tmp_path / "ade.png"
+    Image.fromarray(np.array([[0, 149, 150]], dtype=np.uint8)).save(ade)
+    with pytest.raises(PredictionValueError, match=r"\[150\].*drop --train-ids"):
+        read_prediction(ade, dataset="ade20k", train_ids=True)
 
 
 def test_cityscapes_ids_that_are_not_evaluated_read_as_255(tmp_path):
