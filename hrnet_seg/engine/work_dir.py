@@ -9,10 +9,13 @@ taken over when it is stale:
 * same host, and that PID is gone, or belongs to a process started at another time
   (PID reuse) or in another boot;
 * on another host, the same Slurm job id: a requeued job restarts on any node, and
-  Slurm ended its previous start before the requeue.
+  Slurm ended its previous start before the requeue;
+* on another host, a Slurm job that ``squeue`` says has left the queue: a job whose
+  node died (its lock names that node) is resubmitted as a new job.
 
-A lock held on another host by another job cannot be checked from here: the second run
-stops and says how to remove the lock if that run is gone.
+A lock held on another host without a Slurm job, or when ``squeue`` cannot answer,
+cannot be checked from here: the second run stops and says how to remove the lock if
+that run is gone.
 """
 
 from __future__ import annotations
@@ -89,6 +92,29 @@ def _slurm_job() -> str | None:
     return os.environ.get("SLURM_JOB_ID")
 
 
+#: squeue's answer for a job id it no longer knows (purged after MinJobAge).
+_UNKNOWN_JOB = "Invalid job id specified"
+
+
+def slurm_job_ended(job_id: str) -> bool:
+    """Whether Slurm says job ``job_id`` has left the queue. False when it is queued or
+    running, and when squeue is missing or cannot reach the controller (no answer)."""
+    import subprocess
+
+    try:
+        result = subprocess.run(
+            ["squeue", "--noheader", "--jobs", str(job_id), "--format=%T"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    if result.returncode != 0:
+        return _UNKNOWN_JOB in result.stderr
+    return not result.stdout.strip()
+
+
 def holder_record() -> dict:
     """Who takes the lock: this process."""
     return {
@@ -104,9 +130,12 @@ def holder_record() -> dict:
 def is_stale(holder: dict) -> bool:
     """Whether the run that wrote ``holder`` can no longer be running."""
     if holder.get("host") != socket.gethostname():
-        # Another machine: only a requeue of the same Slurm job knows that it ended.
-        job = _slurm_job()
-        return bool(job) and holder.get("slurm_job_id") == job
+        # Another machine: a requeue of the same Slurm job knows that its earlier start
+        # ended; of another job, Slurm's queue says whether it still runs.
+        job, held_by = _slurm_job(), holder.get("slurm_job_id")
+        if not held_by:
+            return False
+        return held_by == job or slurm_job_ended(held_by)
     if holder.get("boot_id") and _boot_id() and holder["boot_id"] != _boot_id():
         return True  # the machine rebooted since
     pid = holder.get("pid")

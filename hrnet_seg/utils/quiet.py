@@ -15,6 +15,9 @@ NOISY_WARNINGS = [
     (UserWarning, r"The prefix is not set in metric class"),
     (DeprecationWarning, r".*torch\.jit"),
     (FutureWarning, r".*`torch\.cuda\.amp\..*` is deprecated"),
+    # mmseg's SegTTAModel stores each merged (H, W) prediction in a PixelData, which
+    # adds the channel axis itself and says so once per test run (--tta).
+    (UserWarning, r"The shape of value will convert from"),
 ]
 #: Substrings of mmengine log records (WARNING level) that are noise.
 NOISY_LOG_MESSAGES = (

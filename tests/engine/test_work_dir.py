@@ -85,6 +85,7 @@ def test_a_reused_pid_is_not_the_holder(tmp_path, other_process):
 def test_another_host(tmp_path, monkeypatch):
     write_lock(tmp_path, host="node-17", pid=1234, slurm_job_id="555")
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    fake_squeue(tmp_path, monkeypatch, code=0, out="RUNNING\n")  # job 555 still runs
     with pytest.raises(WorkDirLockedError, match=r"host node-17, PID 1234, Slurm job 555, "):
         WorkDirLock(work_dir=str(tmp_path)).acquire()
     monkeypatch.setenv("SLURM_JOB_ID", "556")  # another job
@@ -94,6 +95,41 @@ def test_another_host(tmp_path, monkeypatch):
     lock = WorkDirLock(work_dir=str(tmp_path)).acquire()
     assert lock.taken_over["host"] == "node-17"
     lock.release()
+
+
+def fake_squeue(tmp_path, monkeypatch, *, code: int, out: str = "", err: str = "") -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "squeue"
+    script.write_text(f"#!/bin/sh\nprintf '{out}'\nprintf '{err}' >&2\nexit {code}\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+@pytest.mark.parametrize(
+    ("squeue", "taken"),
+    [
+        (dict(code=0, out="RUNNING\n"), False),
+        (dict(code=0, out="PENDING\n"), False),
+        (dict(code=0, out=""), True),  # left the queue: ended
+        (dict(code=1, err="slurm_load_jobs error: Invalid job id specified\n"), True),
+        (dict(code=1, err="slurm_load_jobs error: Unable to contact slurm controller\n"), False),
+    ],
+)
+def test_another_host_another_job_as_squeue_says(tmp_path, monkeypatch, squeue, taken):
+    """A job whose node died is resubmitted as a new job; its lock names the dead node."""
+    work_dir = tmp_path / "work"
+    work_dir.mkdir()
+    write_lock(work_dir, host="node-17", pid=1234, slurm_job_id="555")
+    monkeypatch.setenv("SLURM_JOB_ID", "556")
+    fake_squeue(tmp_path, monkeypatch, **squeue)
+    if taken:
+        lock = WorkDirLock(work_dir=str(work_dir)).acquire()
+        assert lock.taken_over["slurm_job_id"] == "555"
+        lock.release()
+    else:
+        with pytest.raises(WorkDirLockedError, match="Slurm job 555"):
+            WorkDirLock(work_dir=str(work_dir)).acquire()
 
 
 def test_other_ranks_take_no_lock(tmp_path, other_process):

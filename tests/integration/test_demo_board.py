@@ -32,6 +32,12 @@ def test_demo_and_its_evaluations_join_the_board_once_as_built_in_data(
             "--data-root", str(demo_root), *flags, cwd=tmp_path, timeout=600,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr[-2000:]
+        # No stack warning between the progress lines (--tta printed one), and the
+        # last lines say where the record went.
+        assert "warning:" not in result.stderr + result.stdout, flags
+        mode = flags[-1] if flags[0] == "--mode" else "tta"
+        record = work_dirs / CONFIG / "test" / f"iter_12-{mode}" / "results.json"
+        assert f"  results:    {record}" in result.stdout.splitlines()[-4:], result.stdout[-500:]
     # Each evaluation keeps its own record (default work dir per checkpoint and mode),
     # naming the checkpoint, its iteration (not the test runner's 0), mode and data.
     for mode in ("whole", "slide", "tta"):
