@@ -13,13 +13,7 @@ import os.path as osp
 import sys
 from dataclasses import dataclass, field, replace
 
-from ..errors import UserError
-
 DEFAULT_MAX_REQUEUES = 10
-
-
-class RequeueLimitError(UserError, RuntimeError):
-    """Preempted more often than the job may requeue itself."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,8 +77,6 @@ class TrainJob:
                 try:
                     runner.train()
                 except Preempted as stop:
-                    _finish_wandb(runner)
-                    close_distributed()
                     self._after_preemption(stop, rank=dist.rank)
         except Exception as exc:
             if dist.world_size > 1:  # a lost peer, a crash: the job cannot go on
@@ -153,38 +145,34 @@ class TrainJob:
         return runner
 
     def _after_preemption(self, stop, *, rank: int) -> None:
-        """Requeue (SIGUSR2) or just exit (SIGTERM: Slurm requeues preempted jobs
-        itself, and a cancelled job must stay cancelled). Never returns."""
-        if not stop.requeue:
-            sys.exit(1)
-        if self.requeues >= self.max_requeues:
-            raise RequeueLimitError(
-                f"{stop}; the job already requeued itself {self.requeues} time(s), the "
-                f"limit (--max-requeues {self.max_requeues}). Submit it again with the "
-                f"same --work-dir {self.work_dir} to continue from {stop.checkpoint}."
-            )
-        if rank == 0:
+        """``preemption.exit_after_preemption`` with this job's count and submitit's
+        requeue. Never returns."""
+        from .preemption import exit_after_preemption
+
+        def requeue() -> None:
             try:
                 _requeue(self.requeued())
             except RuntimeError:  # not a submitit job (--in-process): nothing to requeue
                 print(f"{stop}. Run the same command again to continue.", file=sys.stderr)
-        sys.exit(1)  # the other tasks: Slurm ends them with the requeue anyway
+
+        exit_after_preemption(
+            stop,
+            rank=rank,
+            restarts=self.requeues,
+            limit=self.max_requeues,
+            limit_setting=f"--max-requeues {self.max_requeues}",
+            requeue=requeue,
+            resubmit_hint=(
+                f"Submit it again with the same --work-dir {self.work_dir} to continue "
+                f"from {stop.checkpoint}."
+            ),
+        )
 
     def result(self) -> dict:
         """What ``job.result()`` returns: the run's results.json (metrics and metadata)."""
         from ..engine.record import read_results
 
         return read_results(self.work_dir) or {"work_dir": self.work_dir}
-
-
-def _finish_wandb(runner) -> None:
-    """Flush and close the W&B run before the process goes; the restart continues it
-    (same run id, kept in the work dir)."""
-    from ..engine.hooks import WandbLoggerHook
-
-    for hook in runner.hooks:
-        if isinstance(hook, WandbLoggerHook):
-            hook.after_run(runner)
 
 
 def _requeue(job: TrainJob) -> None:

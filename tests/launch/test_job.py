@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from hrnet_seg.launch.distributed import end_job_after_failure, use_allocated_cpus
-from hrnet_seg.launch.job import RequeueLimitError, TrainJob
-from hrnet_seg.launch.preemption import Preempted
+from hrnet_seg.launch.job import TrainJob
+from hrnet_seg.launch.preemption import Preempted, RequeueLimitError
 from tests.conftest import REPO
 
 DEMO = str(REPO / "configs/demo/hrnet_w18s_demo_cityscapes.py")
