@@ -65,6 +65,7 @@ def main(argv=None) -> int:
         model_flops_utilisation,
         run_benchmark,
     )
+    from hrnet_seg.engine.cli import TrainOptions
     from hrnet_seg.engine.config import configure, load_config
     from hrnet_seg.utils.quiet import quiet_stack
 
@@ -100,7 +101,7 @@ def main(argv=None) -> int:
         result.add("matmul_peak_tflops", round(peak, 1), f"{peak:.1f} TFLOP/s bf16 matmul")
         result.add("train_mfu_pct", round(100 * mfu, 2), f"{100 * mfu:.1f}% MFU (ours, training)")
     if args.data_root:
-        configure(cfg, config_path=args.config, data_root=args.data_root)
+        configure(cfg, config_path=args.config, options=TrainOptions(data_root=args.data_root))
         per_worker = data_throughput(cfg, workers=args.data_workers)
         result.add(
             "data_img_per_s_per_worker",

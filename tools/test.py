@@ -20,12 +20,13 @@ from hrnet_seg.errors import run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from hrnet_seg.engine.cli import add_run_args, parse_run_args
+    from hrnet_seg.engine.cli import add_data_root_arg, add_run_args, parse_run_args
 
     parser = argparse.ArgumentParser(description="Evaluate a segmentor checkpoint")
     parser.add_argument("config")
     parser.add_argument("checkpoint")
     add_run_args(parser, work_dir_help="where results.json and logs go")
+    add_data_root_arg(parser)
     parser.add_argument("--mode", choices=["whole", "slide"], help="inference mode")
     parser.add_argument("--tta", action="store_true", help="multi-scale (0.5-1.75) + flip")
     parser.add_argument("--out", help="write predictions in the official benchmark format")
@@ -36,6 +37,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     from hrnet_seg.engine import SegRunner
+    from hrnet_seg.engine.cli import TrainOptions
     from hrnet_seg.engine.config import (
         TEST_KEYS,
         check_data,
@@ -55,9 +57,9 @@ def main(argv=None) -> int:
         cfg,
         config_path=args.config,
         work_dir=args.work_dir,
-        data_root=args.data_root,
         launcher=args.launcher,
-        no_pretrained=True,  # the checkpoint has every weight
+        # the checkpoint has every weight
+        options=TrainOptions(data_root=args.data_root, no_pretrained=True),
     )
     configure_test(
         cfg,

@@ -13,6 +13,8 @@ import os.path as osp
 import sys
 from dataclasses import dataclass, field, replace
 
+from ..engine.cli import TrainOptions
+
 DEFAULT_MAX_REQUEUES = 10
 
 
@@ -24,10 +26,9 @@ class TrainJob:
         config: config file (absolute, so that the job does not depend on the cwd).
         work_dir: where checkpoints, logs, results.json and the W&B run go.
         cfg_options: ``--cfg-options`` as a dict.
-        data_root: dataset root (else ``$HRNET_SEG_DATA``, else the config's).
-        amp, deterministic, no_pretrained: as in ``tools/train.py``.
-        seed: fixed at submission, so that every restart draws the same data order
-            (mmengine otherwise picks a new random seed at each start).
+        options: as in ``tools/train.py``; the seed is fixed at submission, so that every
+            restart draws the same data order (mmengine otherwise picks a new random seed
+            at each start), and the data root is absolute.
         max_requeues: how many times the job may requeue itself after preemption or
             the time limit; then it fails, saying how to continue.
         requeues: how many times it already has (the job re-pickles itself with +1).
@@ -37,11 +38,7 @@ class TrainJob:
     config: str
     work_dir: str
     cfg_options: dict = field(default_factory=dict)
-    data_root: str | None = None
-    amp: bool = False
-    seed: int = 0
-    deterministic: bool = False
-    no_pretrained: bool = False
+    options: TrainOptions = field(default_factory=lambda: TrainOptions(seed=0))
     max_requeues: int = DEFAULT_MAX_REQUEUES
     requeues: int = 0
     wandb: dict = field(default_factory=dict)
@@ -52,6 +49,8 @@ class TrainJob:
                 f"config and work_dir must be absolute paths (the job may start in another "
                 f"directory), got config={self.config!r}, work_dir={self.work_dir!r}"
             )
+        if self.options.seed is None:
+            raise ValueError("options.seed must be fixed at submission (restarts reuse it)")
         if not isinstance(self.max_requeues, int) or self.max_requeues < 0:
             raise ValueError(f"max_requeues must be an integer >= 0, got {self.max_requeues!r}")
         unknown = set(self.wandb) - {"name", "group", "job_type", "tags"}
@@ -107,15 +106,11 @@ class TrainJob:
             cfg,
             config_path=self.config,
             work_dir=self.work_dir,
-            data_root=self.data_root,
             launcher=launcher,
-            no_pretrained=self.no_pretrained,
-            amp=self.amp,
             # Always: the first start finds no checkpoint and starts fresh; a requeued
             # or resubmitted one continues from the newest complete checkpoint.
             resume="auto",
-            seed=self.seed,
-            deterministic=self.deterministic,
+            options=self.options,
         )
         add_preemption_hook(cfg)
         for hook in cfg.custom_hooks:
