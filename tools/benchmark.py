@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     from hrnet_seg.benchmark.flops import segmentor_macs
     from hrnet_seg.benchmark.models import build
     from hrnet_seg.benchmark.run import (
-        Options,
+        BenchmarkOptions,
         data_throughput,
         largest_batch,
         matmul_peak_tflops,
@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     cfg = load_config(args.config)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     crop = tuple(args.crop or cfg.model.data_preprocessor.get("size") or (512, 1024))
-    opts = Options(
+    opts = BenchmarkOptions(
         batch=args.batch,
         crop=crop,
         infer_size=tuple(args.infer_size),

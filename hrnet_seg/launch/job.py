@@ -171,15 +171,7 @@ class TrainJob:
 
 
 def _requeue(job: TrainJob) -> None:
-    """Store the job with its requeue count where submitit reloads it on restart, then
-    ask the scheduler to requeue (Slurm: ``scontrol requeue``; submitit's local
-    executor: a special exit code)."""
-    import submitit
-    from submitit.core import utils
+    """Requeue with the job's new requeue count (what submitit reloads on restart)."""
+    from .submitit_private import requeue_with
 
-    env = submitit.JobEnvironment()
-    path = env.paths.submitted_pickle
-    delayed = utils.DelayedSubmission.load(path)
-    delayed.function = job
-    delayed.dump(path)
-    env._requeue(job.max_requeues - job.requeues)
+    requeue_with(job, max_requeues_left=job.max_requeues - job.requeues)

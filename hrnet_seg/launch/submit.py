@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from ..engine.cli import TrainOptions
 from ..errors import UserError
 from .job import DEFAULT_MAX_REQUEUES, TrainJob
-from .manifest import MANIFEST, Manifest, RunRecord
+from .manifest import MANIFEST, Manifest, SubmittedRun
 from .resources import SlurmResources
 from .sweep import RunSpec
 
@@ -124,7 +124,7 @@ def sbatch_script(
     max_parallel: int | None = None,
 ) -> str:
     """The batch script submitit writes for these resources (``--dry-run``)."""
-    from submitit.slurm.slurm import _make_sbatch_string
+    from .submitit_private import sbatch_string
 
     python = python or shlex.quote(sys.executable)
     command = " ".join([python, "-u -m submitit.core._submit", shlex.quote(folder)])
@@ -132,7 +132,7 @@ def sbatch_script(
     if array_size:
         params["map_count"] = array_size
         params["array_parallelism"] = max_parallel or array_size
-    return _make_sbatch_string(command=command, folder=folder, **params)
+    return sbatch_string(command=command, folder=folder, **params)
 
 
 def submit(
@@ -185,7 +185,7 @@ def write_manifest(
     max_iters: list[int],
 ) -> Manifest:
     records = [
-        RunRecord(
+        SubmittedRun(
             index=i,
             name=run.name,
             job_id=str(sub.job_id),

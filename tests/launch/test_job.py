@@ -56,7 +56,7 @@ def test_bad_fields_are_named(tmp_path):
 
 
 def test_a_resubmission_reuses_the_seed_of_the_earlier_submission(tmp_path):
-    from hrnet_seg.launch.manifest import Manifest, RunRecord
+    from hrnet_seg.launch.manifest import Manifest, SubmittedRun
     from hrnet_seg.launch.submit import SubmitOptions, make_jobs
     from hrnet_seg.launch.sweep import RunSpec
 
@@ -69,7 +69,7 @@ def test_a_resubmission_reuses_the_seed_of_the_earlier_submission(tmp_path):
         job_type="train",
         run_dirs=False,
     )[0]
-    record = RunRecord(
+    record = SubmittedRun(
         index=0,
         name="r",
         job_id="1",

@@ -360,15 +360,16 @@ class WandbLoggerHook(Hook):
         """The accumulated ``(K, K + 1)`` matrix, when the metric keeps it.
 
         ``ConfusionMatrixMetric`` resets its matrix in ``evaluate()`` and its summary
-        has per-class scores only; a ``confusion_matrix`` entry in the summary or a
-        ``last_matrix`` attribute on the metric is used when present.
+        has per-class scores only: a ``confusion_matrix`` entry in the summary, else the
+        metric's ``last_matrix``, is used when present.
         """
+        from ...evaluation import ConfusionMatrixMetric
+
         if summary and summary.get("confusion_matrix") is not None:
             return np.asarray(summary["confusion_matrix"])
         for metric in getattr(runner.val_evaluator, "metrics", ()):
-            matrix = getattr(metric, "last_matrix", None)
-            if matrix is not None:
-                return matrix.cpu().numpy() if isinstance(matrix, torch.Tensor) else matrix
+            if isinstance(metric, ConfusionMatrixMetric) and metric.last_matrix is not None:
+                return metric.last_matrix.numpy()
         return None
 
     def _confusion_table(self, matrix, classes):
