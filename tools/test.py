@@ -45,8 +45,8 @@ def main(argv=None) -> int:
         configure_test,
         load_config,
     )
-    from hrnet_seg.engine.hooks.run_record import inference_mode
     from hrnet_seg.engine.runner import close_distributed
+    from hrnet_seg.records.metadata import inference_mode
     from hrnet_seg.utils.quiet import quiet_stack
     from hrnet_seg.utils.torch_load import require_file
 

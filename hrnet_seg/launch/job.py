@@ -165,7 +165,7 @@ class TrainJob:
 
     def result(self) -> dict:
         """What ``job.result()`` returns: the run's results.json (metrics and metadata)."""
-        from ..engine.record import read_results
+        from ..records.run_files import read_results
 
         return read_results(self.work_dir) or {"work_dir": self.work_dir}
 

@@ -59,7 +59,7 @@ class Manifest:
     # -- files ---------------------------------------------------------------------------
 
     def save(self) -> None:
-        from ..engine.record import write_json
+        from ..records.run_files import write_json
 
         data = asdict(self)
         data.pop("path")
@@ -158,7 +158,7 @@ class Manifest:
     def collect(self) -> list[dict]:
         """The finished runs' results.json with their swept parameters, best mIoU
         first; written next to the manifest as ``collected.json``."""
-        from ..engine.record import write_json
+        from ..records.run_files import write_json
 
         collected = []
         for r in self.runs:

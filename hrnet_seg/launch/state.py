@@ -26,7 +26,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 
-from ..engine.record import read_results
+from ..records.run_files import read_results
 
 QUEUED, RUNNING, DONE, FAILED, UNKNOWN = "queued", "running", "done", "failed", "unknown"
 

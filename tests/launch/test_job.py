@@ -61,14 +61,12 @@ def test_a_resubmission_reuses_the_seed_of_the_earlier_submission(tmp_path):
     from hrnet_seg.launch.sweep import RunSpec
 
     run = RunSpec(name="r", config=DEMO, cfg_options={})
-    first = make_jobs(
-        [run],
-        root=str(tmp_path),
-        options=SubmitOptions(),
-        group=None,
-        job_type="train",
-        run_dirs=False,
-    )[0]
+
+    def one_job(options):
+        kw = dict(root=str(tmp_path), group=None, job_type="train", run_dirs=False)
+        return make_jobs([run], options=options, **kw)[0]
+
+    first = one_job(SubmitOptions())
     record = SubmittedRun(
         index=0,
         name="r",
@@ -92,23 +90,9 @@ def test_a_resubmission_reuses_the_seed_of_the_earlier_submission(tmp_path):
         command=[],
         runs=[record],
     ).save()
-    again = make_jobs(
-        [run],
-        root=str(tmp_path),
-        options=SubmitOptions(),
-        group=None,
-        job_type="train",
-        run_dirs=False,
-    )[0]
+    again = one_job(SubmitOptions())
     assert again.options.seed == first.options.seed
-    given = make_jobs(
-        [run],
-        root=str(tmp_path),
-        options=SubmitOptions(train=TrainOptions(seed=7)),
-        group=None,
-        job_type="train",
-        run_dirs=False,
-    )[0]
+    given = one_job(SubmitOptions(train=TrainOptions(seed=7)))
     assert given.options.seed == 7
 
 

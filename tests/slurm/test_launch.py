@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hrnet_seg.engine.wandb_reader import read_run
+from hrnet_seg.records.wandb_reader import read_run
 from tests.conftest import run_python
 from tests.integration.conftest import DEMO
 from tests.slurm.conftest import (
