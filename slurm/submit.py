@@ -1,7 +1,7 @@
 """Submit one training run to Slurm through submitit.
 
     python slurm/submit.py CONFIG [--cfg-options k=v ...] --nodes 2 --gpus-per-node 4 \
-        --partition gpu --time 1440 [--dry-run | --local] [--wait]
+        --partition gpu --time 24:00:00 [--dry-run | --local] [--wait]
 
 Each task runs hrnet_seg.launch.TrainJob (tools/train.py's flags); preemption and the
 time limit save a checkpoint and requeue; a resubmission with the same --name resumes.

@@ -58,13 +58,14 @@ def main(argv=None) -> int:
     from hrnet_seg.benchmark.flops import segmentor_macs
     from hrnet_seg.benchmark.models import build
     from hrnet_seg.benchmark.run import (
-        Options,
+        BenchmarkOptions,
         data_throughput,
         largest_batch,
         matmul_peak_tflops,
         model_flops_utilisation,
         run_benchmark,
     )
+    from hrnet_seg.engine.cli import TrainOptions
     from hrnet_seg.engine.config import configure, load_config
     from hrnet_seg.utils.quiet import quiet_stack
 
@@ -73,7 +74,7 @@ def main(argv=None) -> int:
     cfg = load_config(args.config)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     crop = tuple(args.crop or cfg.model.data_preprocessor.get("size") or (512, 1024))
-    opts = Options(
+    opts = BenchmarkOptions(
         batch=args.batch,
         crop=crop,
         infer_size=tuple(args.infer_size),
@@ -100,7 +101,7 @@ def main(argv=None) -> int:
         result.add("matmul_peak_tflops", round(peak, 1), f"{peak:.1f} TFLOP/s bf16 matmul")
         result.add("train_mfu_pct", round(100 * mfu, 2), f"{100 * mfu:.1f}% MFU (ours, training)")
     if args.data_root:
-        configure(cfg, config_path=args.config, data_root=args.data_root)
+        configure(cfg, config_path=args.config, options=TrainOptions(data_root=args.data_root))
         per_worker = data_throughput(cfg, workers=args.data_workers)
         result.add(
             "data_img_per_s_per_worker",

@@ -20,12 +20,13 @@ from hrnet_seg.errors import run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from hrnet_seg.engine.cli import add_run_args, parse_run_args
+    from hrnet_seg.engine.cli import add_data_root_arg, add_run_args, parse_run_args
 
     parser = argparse.ArgumentParser(description="Evaluate a segmentor checkpoint")
     parser.add_argument("config")
     parser.add_argument("checkpoint")
     add_run_args(parser, work_dir_help="where results.json and logs go")
+    add_data_root_arg(parser)
     parser.add_argument("--mode", choices=["whole", "slide"], help="inference mode")
     parser.add_argument("--tta", action="store_true", help="multi-scale (0.5-1.75) + flip")
     parser.add_argument("--out", help="write predictions in the official benchmark format")
@@ -38,6 +39,7 @@ def main(argv=None) -> int:
     from mmengine.dist import is_main_process
 
     from hrnet_seg.engine import SegRunner
+    from hrnet_seg.engine.cli import TrainOptions
     from hrnet_seg.engine.config import (
         TEST_KEYS,
         check_data,
@@ -46,8 +48,8 @@ def main(argv=None) -> int:
         load_config,
     )
     from hrnet_seg.engine.console import run_summary
-    from hrnet_seg.engine.hooks.run_record import inference_mode
     from hrnet_seg.engine.runner import close_distributed
+    from hrnet_seg.records.metadata import inference_mode
     from hrnet_seg.utils.quiet import quiet_stack
     from hrnet_seg.utils.torch_load import require_file
 
@@ -58,9 +60,9 @@ def main(argv=None) -> int:
         cfg,
         config_path=args.config,
         work_dir=args.work_dir,
-        data_root=args.data_root,
         launcher=args.launcher,
-        no_pretrained=True,  # the checkpoint has every weight
+        # the checkpoint has every weight
+        options=TrainOptions(data_root=args.data_root, no_pretrained=True),
     )
     configure_test(
         cfg,

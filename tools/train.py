@@ -1,7 +1,8 @@
 """Train a segmentor: `python tools/train.py CONFIG [--work-dir DIR] [--resume [PATH]] ...`
 
 mmseg's flags (--work-dir, --resume, --amp, --cfg-options, --launcher), plus
---data-root, --seed, --deterministic and --no-pretrained. On CPU, distributed runs use
+--data-root, --seed, --deterministic and --no-pretrained (hrnet_seg.engine.cli.TrainOptions,
+shared with slurm/submit.py and slurm/sweep.py). On CPU, distributed runs use
 gloo: `torchrun --nproc-per-node 2 tools/train.py CONFIG --launcher pytorch`.
 """
 
@@ -15,7 +16,7 @@ from hrnet_seg.errors import run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from hrnet_seg.engine.cli import add_run_args, parse_run_args
+    from hrnet_seg.engine.cli import add_run_args, add_train_args, parse_run_args
 
     parser = argparse.ArgumentParser(description="Train a segmentor")
     parser.add_argument("config", help="train config file path")
@@ -27,16 +28,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=None,
         help="resume from the newest complete checkpoint in the work dir, or from PATH",
     )
-    parser.add_argument(
-        "--amp", action="store_true", help="mixed precision (bf16 where supported, else fp16)"
-    )
-    parser.add_argument("--seed", type=int, help="random seed")
-    parser.add_argument(
-        "--deterministic", action="store_true", help="deterministic algorithms (slower)"
-    )
-    parser.add_argument(
-        "--no-pretrained", action="store_true", help="train the backbone from scratch"
-    )
+    add_train_args(parser)
     return parse_run_args(parser, argv)
 
 
@@ -59,6 +51,7 @@ def main(argv=None) -> int:
     from mmengine.dist import is_main_process
 
     from hrnet_seg.engine import SegRunner
+    from hrnet_seg.engine.cli import TrainOptions
     from hrnet_seg.engine.config import TRAIN_KEYS, configure, load_config, preflight_train
     from hrnet_seg.engine.console import run_summary
     from hrnet_seg.engine.runner import close_distributed
@@ -71,13 +64,9 @@ def main(argv=None) -> int:
         cfg,
         config_path=args.config,
         work_dir=args.work_dir,
-        data_root=args.data_root,
         launcher=args.launcher,
-        no_pretrained=args.no_pretrained,
-        amp=args.amp,
         resume=args.resume,
-        seed=args.seed,
-        deterministic=args.deterministic,
+        options=TrainOptions.from_args(args),
     )
     preflight_train(cfg)
     with training_work_dir(cfg.work_dir), stoppable(cfg, args, argv):

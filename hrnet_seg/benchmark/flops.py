@@ -1,9 +1,9 @@
 """Counting multiply-adds the way the HRNet papers report "GFLOPs".
 
 The official HRNet code counts convolution multiply-adds and divides by 1024^3; for
-HRNetV2-W48 + FCN at 1024x2048 that is the published 696.2 "GFLOPs", i.e. 747.5e9 MACs
-(../shared/stack-notes.md). Normalisation, activations, resizing and the softmax are
-not counted, as in the papers.
+HRNetV2-W48 + FCN at 1024x2048 that is the 696.2 "GFLOPs" of the HRNet-Semantic-Segmentation
+README, i.e. 696.2 x 1024^3 = 747.5e9 MACs. Normalisation, activations, resizing and the
+softmax are not counted, as in the papers.
 """
 
 from __future__ import annotations

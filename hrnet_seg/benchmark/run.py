@@ -24,7 +24,7 @@ from .timing import (
 
 
 @dataclass
-class Options:
+class BenchmarkOptions:
     batch: int = 2
     crop: tuple[int, int] = (512, 1024)
     infer_size: tuple[int, int] = (1024, 2048)
@@ -62,7 +62,7 @@ class Variant:
     bf16: bool
 
 
-def _variants(cfg: Config, opts: Options, device: torch.device) -> dict[str, Variant]:
+def _variants(cfg: Config, opts: BenchmarkOptions, device: torch.device) -> dict[str, Variant]:
     """Ours with the chosen options and, with ``vs_mmseg``, mmseg's own HRNet at each of
     the settings a user of mmseg can pick without our code: its default (fp32, NCHW),
     channels_last, and bf16 autocast (NCHW and channels_last) when ours runs in bf16.
@@ -119,7 +119,7 @@ def _speedups(prefix: str, times: dict[str, list[float]], result: Result) -> Non
         )
 
 
-def run_benchmark(cfg: Config, opts: Options) -> Result:
+def run_benchmark(cfg: Config, opts: BenchmarkOptions) -> Result:
     device = torch.device(opts.device)
     result = Result()
     torch.manual_seed(0)
@@ -155,7 +155,7 @@ def run_benchmark(cfg: Config, opts: Options) -> Result:
     return result
 
 
-def _inference(models, opts: Options, device, num_classes: int, result: Result) -> None:
+def _inference(models, opts: BenchmarkOptions, device, num_classes: int, result: Result) -> None:
     x = torch.randn(opts.batch, 3, *opts.infer_size, device=device)
     modes = ["whole", "slide"] if opts.slide else ["whole"]
     for mode in modes:
@@ -202,7 +202,7 @@ def _metric_time(logits: torch.Tensor, num_classes: int, device) -> float:
     return median([timed(accumulate, device) for _ in range(3)])
 
 
-def _training(models, opts: Options, device, num_classes: int, result: Result) -> None:
+def _training(models, opts: BenchmarkOptions, device, num_classes: int, result: Result) -> None:
     batch = synthetic_batch(
         batch=opts.batch, crop=opts.crop, num_classes=num_classes, device=device
     )
@@ -254,7 +254,7 @@ def data_throughput(cfg: Config, *, workers: int, batches: int = 20) -> float:
     return images / (time.perf_counter() - start) / max(workers, 1)
 
 
-def largest_batch(cfg: Config, opts: Options, *, limit: int = 64) -> int:
+def largest_batch(cfg: Config, opts: BenchmarkOptions, *, limit: int = 64) -> int:
     """The largest power-of-two batch whose training step fits in GPU memory."""
     device = torch.device(opts.device)
     if device.type != "cuda":

@@ -12,30 +12,11 @@ import glob
 import os
 import re
 
+from ..utils.atomic import TMP_SUFFIX, fsync_and_replace, write_text_atomic
+
+__all__ = ["TMP_SUFFIX", "checkpoints_newest_first", "fsync_and_replace", "write_text_atomic"]
+
 _ITER_CKPT = re.compile(r"^iter_(\d+)\.pth$")
-TMP_SUFFIX = ".tmp"
-
-
-def fsync_and_replace(tmp_path: str, final_path: str) -> None:
-    """Flush ``tmp_path`` to disk and atomically move it to ``final_path``."""
-    with open(tmp_path, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp_path, final_path)
-    try:  # make the rename itself durable
-        fd = os.open(os.path.dirname(os.path.abspath(final_path)), os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_text_atomic(path: str, text: str) -> None:
-    tmp = path + TMP_SUFFIX
-    with open(tmp, "w") as f:
-        f.write(text)
-    fsync_and_replace(tmp, path)
 
 
 def checkpoints_newest_first(work_dir: str) -> list[str]:

@@ -1,25 +1,109 @@
-"""Command-line flags shared by tools/train.py and tools/test.py (mmseg's names)."""
+"""Command-line flags shared by tools/train.py, tools/test.py and the Slurm launcher
+(mmseg's names), and :class:`TrainOptions`, the training options they carry."""
 
 from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainOptions:
+    """The options of a training run beyond its config and ``--cfg-options``: the one
+    source for ``tools/train.py``, the Slurm launcher and its job. A new option is a field
+    here, its flag in :func:`add_train_args`, and its effect in ``engine.config.configure``.
+
+    Args:
+        data_root: dataset root (else ``$HRNET_SEG_DATA``, else the config's).
+        amp: mixed precision (bf16 where supported, else fp16 with loss scaling).
+        seed: random seed; None: mmengine draws one (the launcher draws it once at
+            submission instead, so that every restart keeps the data order).
+        deterministic: deterministic algorithms (slower).
+        no_pretrained: train the backbone from scratch.
+    """
+
+    data_root: str | None = None
+    amp: bool = False
+    seed: int | None = None
+    deterministic: bool = False
+    no_pretrained: bool = False
+
+    def __post_init__(self) -> None:
+        if self.seed is not None and (not isinstance(self.seed, int) or self.seed < 0):
+            raise ValueError(f"seed must be an integer >= 0 or None, got {self.seed!r}")
+        if self.data_root is not None and not isinstance(self.data_root, str):
+            raise ValueError(f"data_root must be a path or None, got {self.data_root!r}")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> TrainOptions:
+        """The options parsed by a parser that :func:`add_train_args` extended."""
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+
+
+def add_data_root_arg(parser) -> None:
+    parser.add_argument(
+        "--data-root", help="dataset root (else $HRNET_SEG_DATA, else the config's data_root)"
+    )
+
+
+def add_train_args(parser) -> None:
+    """The flags of :class:`TrainOptions` (a parser or an argument group)."""
+    add_data_root_arg(parser)
+    parser.add_argument(
+        "--amp",
+        action="store_true",
+        help="mixed precision (bf16 where supported, else fp16 with loss scaling)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_seed,
+        help="random seed (default: a random one; the Slurm launcher draws it once at "
+        "submission, so that every restart keeps the data order)",
+    )
+    parser.add_argument(
+        "--deterministic", action="store_true", help="deterministic algorithms (slower)"
+    )
+    parser.add_argument(
+        "--no-pretrained", action="store_true", help="train the backbone from scratch"
+    )
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
 
 
 def add_run_args(parser: argparse.ArgumentParser, *, work_dir_help: str) -> None:
-    """``--work-dir``, ``--data-root``, ``--cfg-options``, ``--launcher``, ``--local-rank``."""
+    """``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local-rank``."""
     from mmengine.config import DictAction
 
     parser.add_argument("--work-dir", help=work_dir_help)
-    parser.add_argument("--data-root", help="dataset root (else $HRNET_SEG_DATA, else config)")
     parser.add_argument(
         "--cfg-options",
         nargs="+",
         action=DictAction,
         help="override config settings, key=value (mmengine syntax)",
     )
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    parser.add_argument(
+        "--launcher",
+        choices=["none", "pytorch", "slurm", "mpi"],
+        default="none",
+        help="how the processes of a distributed run were started: pytorch (torchrun), "
+        "slurm (srun, as slurm/train.sbatch does), mpi; none: one process",
+    )
+    parser.add_argument(
+        "--local_rank",
+        "--local-rank",
+        type=int,
+        default=0,
+        help="set by torch.distributed.launch; torchrun and srun use the environment",
+    )
 
 
 def parse_run_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:

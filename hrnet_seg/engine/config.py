@@ -23,6 +23,7 @@ from ..datasets.layout import FORMATS
 from ..errors import UserError
 from ..models.pretrained import check_pretrained_in_config
 from ..models.reproduce import apply_reproduce
+from .cli import TrainOptions
 from .ddp import check_ddp_cfg
 
 
@@ -366,27 +367,24 @@ def configure(
     *,
     config_path: str,
     work_dir: str | None = None,
-    data_root: str | None = None,
     launcher: str = "none",
-    no_pretrained: bool = False,
-    amp: bool = False,
     resume: str | None = None,
-    seed: int | None = None,
-    deterministic: bool = False,
+    options: TrainOptions | None = None,
 ) -> Config:
     """Apply the tools' flags to ``cfg`` (mmseg's semantics)."""
     import torch
 
+    options = options or TrainOptions()
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get("work_dir") is None:
         cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(config_path))[0])
-    apply_data_root(cfg, cli_root=data_root)
-    if no_pretrained:
+    apply_data_root(cfg, cli_root=options.data_root)
+    if options.no_pretrained:
         cfg.model.backbone.pretrained = None
         cfg.model.backbone.pop("init_cfg", None)
-    if amp:
+    if options.amp:
         if torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
             # Pre-Ampere GPUs: fp16 with dynamic loss scaling (mmengine's wrapper).
             cfg.optim_wrapper.type = "AmpOptimWrapper"
@@ -399,11 +397,11 @@ def configure(
     if resume is not None:
         cfg.resume = True
         cfg.load_from = None if resume == "auto" else resume
-    if seed is not None or deterministic:
+    if options.seed is not None or options.deterministic:
         randomness = dict(cfg.get("randomness") or {})
-        if seed is not None:
-            randomness["seed"] = seed
-        randomness["deterministic"] = deterministic
+        if options.seed is not None:
+            randomness["seed"] = options.seed
+        randomness["deterministic"] = options.deterministic
         cfg.randomness = randomness
     if not torch.cuda.is_available():
         env_cfg = cfg.setdefault("env_cfg", ConfigDict())

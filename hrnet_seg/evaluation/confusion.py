@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from prettytable import PrettyTable
 
+from ..records.run_files import nan_to_none  # re-exported: summaries go to JSON
+
 __all__ = ["confusion_matrix", "format_table", "nan_to_none", "summarize"]
 
 
@@ -176,14 +178,3 @@ def format_table(summary: dict[str, Any]) -> str:
         table.add_row([name, f"{scores['IoU']:.2f}", f"{scores['Acc']:.2f}"])
     means = "  ".join(f"{key}: {summary[key]:.2f}" for key in ("aAcc", "mIoU", "mAcc"))
     return f"{table.get_string()}\n{means}"
-
-
-def nan_to_none(value: Any) -> Any:
-    """A copy of a summary with NaN floats as ``None``: JSON has no NaN, only null."""
-    if isinstance(value, dict):
-        return {key: nan_to_none(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [nan_to_none(item) for item in value]
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value

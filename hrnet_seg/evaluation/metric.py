@@ -88,6 +88,10 @@ class ConfusionMatrixMetric(BaseMetric):
         self.ignore_index = ignore_index
         self.nan_to_num = nan_to_num
         self.last_summary: dict[str, Any] | None = None
+        #: The (K, K+1) counts of the last ``compute_metrics`` (rows: ground truth, the
+        #: last column: ignored pixels), on the CPU; the W&B hook logs it as a confusion
+        #: matrix. None before the first evaluation.
+        self.last_matrix: torch.Tensor | None = None
         self._matrix: torch.Tensor | None = None
         self._num_samples = 0
 
@@ -105,8 +109,8 @@ class ConfusionMatrixMetric(BaseMetric):
         """Add the batch's ``(gt_sem_seg, pred_sem_seg)`` pairs to the matrix."""
         num_classes = len(self.class_names)
         for sample in data_samples:
-            pred = _field(sample, "pred_sem_seg")
-            label = _field(sample, "gt_sem_seg").to(pred.device)
+            pred = _sample_data(sample, "pred_sem_seg")
+            label = _sample_data(sample, "gt_sem_seg").to(pred.device)
             image = confusion_matrix(
                 pred, label, num_classes=num_classes, ignore_index=self.ignore_index
             )
@@ -154,7 +158,7 @@ class ConfusionMatrixMetric(BaseMetric):
         return metrics
 
 
-def _field(sample: Any, key: str) -> torch.Tensor:
+def _sample_data(sample: Any, key: str) -> torch.Tensor:
     # mmengine's Evaluator hands metrics dicts (SegDataSample.to_dict()); scripts may
     # pass the SegDataSample itself.
     if isinstance(sample, dict):

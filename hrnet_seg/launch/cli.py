@@ -7,25 +7,63 @@ import argparse
 import os.path as osp
 import time
 
+from ..engine.cli import TrainOptions, add_train_args
 from ..errors import UserError
 from .job import DEFAULT_MAX_REQUEUES
 from .manifest import MANIFEST, Manifest
-from .resources import DEFAULT_SIGNAL_DELAY_S, ResourceError, SlurmResources, parse_extra
-from .submit import Options, check_jobs, make_jobs, new_stamp, sbatch_script, submit, write_manifest
+from .resources import (
+    DEFAULT_SIGNAL_DELAY_S,
+    ResourceError,
+    SlurmResources,
+    parse_extra,
+    parse_time_min,
+)
+from .submit import (
+    SubmitOptions,
+    check_jobs,
+    make_jobs,
+    new_stamp,
+    sbatch_script,
+    submit,
+    write_manifest,
+)
 from .sweep import RunSpec, SweepSpec
 
 
 def add_resource_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("resources (sbatch)")
-    g.add_argument("--nodes", type=int, default=1)
-    g.add_argument("--gpus-per-node", type=int, default=0, help="0: CPU processes over gloo")
-    g.add_argument("--tasks-per-node", type=int, default=1, help="processes per node without GPUs")
-    g.add_argument("--cpus-per-task", type=int, default=4)
-    g.add_argument("--mem-gb", type=float, help="memory per node (GB)")
-    g.add_argument("--time", type=int, default=60, dest="time_min", help="time limit, minutes")
+    g.add_argument("--nodes", type=int, default=1, help="number of nodes (default 1)")
+    g.add_argument(
+        "--gpus-per-node",
+        type=int,
+        default=0,
+        help="GPUs per node, one process each; 0 (default): CPU processes over gloo",
+    )
+    g.add_argument(
+        "--tasks-per-node",
+        type=int,
+        default=1,
+        help="processes per node without GPUs (with GPUs: one per GPU)",
+    )
+    g.add_argument(
+        "--cpus-per-task",
+        type=int,
+        default=4,
+        help="CPU cores per process: data-loading workers + 1 (default 4)",
+    )
+    g.add_argument("--mem-gb", type=float, help="memory per node (GB); default: the partition's")
+    g.add_argument(
+        "--time",
+        type=_time_min,
+        default=60,
+        dest="time_min",
+        metavar="TIME",
+        help="time limit in Slurm's formats: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, "
+        "D-HH:MM:SS (default 60 minutes)",
+    )
     for name in ("partition", "account", "qos", "constraint"):
-        g.add_argument(f"--{name}")
-    g.add_argument("--job-name", default="hrnet_seg")
+        g.add_argument(f"--{name}", help=f"sbatch --{name}")
+    g.add_argument("--job-name", default="hrnet_seg", help="Slurm job name (default hrnet_seg)")
     g.add_argument(
         "--signal-delay-s",
         type=int,
@@ -69,45 +107,41 @@ def add_resource_args(parser: argparse.ArgumentParser) -> None:
         help="wait for the end; print each failure's traceback and log path",
     )
     g = parser.add_argument_group("training (as tools/train.py)")
-    g.add_argument("--data-root")
-    g.add_argument("--amp", action="store_true")
-    g.add_argument("--seed", type=int, help="default: drawn once at submission")
-    g.add_argument("--deterministic", action="store_true")
-    g.add_argument("--no-pretrained", action="store_true")
-    g.add_argument("--tags", nargs="+", default=[], help="W&B tags")
+    add_train_args(g)
+    g.add_argument("--tags", nargs="+", default=[], help="W&B tags of the run(s)")
+
+
+def _time_min(text: str) -> int:
+    try:
+        return parse_time_min(text)
+    except ResourceError as exc:  # argparse's one-line error, exit 2
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--time ")) from None
 
 
 def resources_from(args) -> SlurmResources:
-    try:
-        return SlurmResources(
-            nodes=args.nodes,
-            gpus_per_node=args.gpus_per_node,
-            tasks_per_node=args.tasks_per_node,
-            cpus_per_task=args.cpus_per_task,
-            mem_gb=args.mem_gb,
-            time_min=args.time_min,
-            partition=args.partition,
-            account=args.account,
-            qos=args.qos,
-            constraint=args.constraint,
-            job_name=args.job_name,
-            signal_delay_s=args.signal_delay_s,
-            extra=parse_extra(args.sbatch),
-            setup=tuple(args.setup),
-        )
-    except ResourceError as exc:
-        raise UserError(str(exc)) from None
+    return SlurmResources(
+        nodes=args.nodes,
+        gpus_per_node=args.gpus_per_node,
+        tasks_per_node=args.tasks_per_node,
+        cpus_per_task=args.cpus_per_task,
+        mem_gb=args.mem_gb,
+        time_min=args.time_min,
+        partition=args.partition,
+        account=args.account,
+        qos=args.qos,
+        constraint=args.constraint,
+        job_name=args.job_name,
+        signal_delay_s=args.signal_delay_s,
+        extra=parse_extra(args.sbatch),
+        setup=tuple(args.setup),
+    )
 
 
-def options_from(args) -> Options:
+def options_from(args) -> SubmitOptions:
     if args.max_requeues < 0:
         raise UserError(f"--max-requeues must be >= 0, got {args.max_requeues}")
-    return Options(
-        data_root=args.data_root,
-        amp=args.amp,
-        seed=args.seed,
-        deterministic=args.deterministic,
-        no_pretrained=args.no_pretrained,
+    return SubmitOptions(
+        train=TrainOptions.from_args(args),
         max_requeues=args.max_requeues,
         wandb_tags=tuple(args.tags),
     )
@@ -261,6 +295,11 @@ def collect(path: str) -> int:
 def sweep_from_args(args) -> SweepSpec:
     from .sweep import SweepSpecError, load_sweep_file, parse_grid
 
+    # `--grid K=V configs/x.py`: argparse's nargs="+" takes the config into --grid; a
+    # word without "=" is no grid entry, so it goes back to the configs.
+    items = args.grid or []
+    args.configs = [*args.configs, *(w for w in items if "=" not in w)]
+    args.grid = [w for w in items if "=" in w]
     if args.sweep_file:
         spec = load_sweep_file(args.sweep_file)
         grid = {**spec.grid, **parse_grid(args.grid)}

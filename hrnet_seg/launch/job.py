@@ -13,13 +13,9 @@ import os.path as osp
 import sys
 from dataclasses import dataclass, field, replace
 
-from ..errors import UserError
+from ..engine.cli import TrainOptions
 
 DEFAULT_MAX_REQUEUES = 10
-
-
-class RequeueLimitError(UserError, RuntimeError):
-    """Preempted more often than the job may requeue itself."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,10 +26,9 @@ class TrainJob:
         config: config file (absolute, so that the job does not depend on the cwd).
         work_dir: where checkpoints, logs, results.json and the W&B run go.
         cfg_options: ``--cfg-options`` as a dict.
-        data_root: dataset root (else ``$HRNET_SEG_DATA``, else the config's).
-        amp, deterministic, no_pretrained: as in ``tools/train.py``.
-        seed: fixed at submission, so that every restart draws the same data order
-            (mmengine otherwise picks a new random seed at each start).
+        options: as in ``tools/train.py``; the seed is fixed at submission, so that every
+            restart draws the same data order (mmengine otherwise picks a new random seed
+            at each start), and the data root is absolute.
         max_requeues: how many times the job may requeue itself after preemption or
             the time limit; then it fails, saying how to continue.
         requeues: how many times it already has (the job re-pickles itself with +1).
@@ -43,11 +38,7 @@ class TrainJob:
     config: str
     work_dir: str
     cfg_options: dict = field(default_factory=dict)
-    data_root: str | None = None
-    amp: bool = False
-    seed: int = 0
-    deterministic: bool = False
-    no_pretrained: bool = False
+    options: TrainOptions = field(default_factory=lambda: TrainOptions(seed=0))
     max_requeues: int = DEFAULT_MAX_REQUEUES
     requeues: int = 0
     wandb: dict = field(default_factory=dict)
@@ -58,6 +49,8 @@ class TrainJob:
                 f"config and work_dir must be absolute paths (the job may start in another "
                 f"directory), got config={self.config!r}, work_dir={self.work_dir!r}"
             )
+        if self.options.seed is None:
+            raise ValueError("options.seed must be fixed at submission (restarts reuse it)")
         if not isinstance(self.max_requeues, int) or self.max_requeues < 0:
             raise ValueError(f"max_requeues must be an integer >= 0, got {self.max_requeues!r}")
         unknown = set(self.wandb) - {"name", "group", "job_type", "tags"}
@@ -83,8 +76,6 @@ class TrainJob:
                 try:
                     runner.train()
                 except Preempted as stop:
-                    _finish_wandb(runner)
-                    close_distributed()
                     self._after_preemption(stop, rank=dist.rank)
         except Exception as exc:
             if dist.world_size > 1:  # a lost peer, a crash: the job cannot go on
@@ -115,15 +106,11 @@ class TrainJob:
             cfg,
             config_path=self.config,
             work_dir=self.work_dir,
-            data_root=self.data_root,
             launcher=launcher,
-            no_pretrained=self.no_pretrained,
-            amp=self.amp,
             # Always: the first start finds no checkpoint and starts fresh; a requeued
             # or resubmitted one continues from the newest complete checkpoint.
             resume="auto",
-            seed=self.seed,
-            deterministic=self.deterministic,
+            options=self.options,
         )
         add_preemption_hook(cfg)
         for hook in cfg.custom_hooks:
@@ -153,50 +140,38 @@ class TrainJob:
         return runner
 
     def _after_preemption(self, stop, *, rank: int) -> None:
-        """Requeue (SIGUSR2) or just exit (SIGTERM: Slurm requeues preempted jobs
-        itself, and a cancelled job must stay cancelled). Never returns."""
-        if not stop.requeue:
-            sys.exit(1)
-        if self.requeues >= self.max_requeues:
-            raise RequeueLimitError(
-                f"{stop}; the job already requeued itself {self.requeues} time(s), the "
-                f"limit (--max-requeues {self.max_requeues}). Submit it again with the "
-                f"same --work-dir {self.work_dir} to continue from {stop.checkpoint}."
-            )
-        if rank == 0:
+        """``preemption.exit_after_preemption`` with this job's count and submitit's
+        requeue. Never returns."""
+        from .preemption import exit_after_preemption
+
+        def requeue() -> None:
             try:
                 _requeue(self.requeued())
             except RuntimeError:  # not a submitit job (--in-process): nothing to requeue
                 print(f"{stop}. Run the same command again to continue.", file=sys.stderr)
-        sys.exit(1)  # the other tasks: Slurm ends them with the requeue anyway
+
+        exit_after_preemption(
+            stop,
+            rank=rank,
+            restarts=self.requeues,
+            limit=self.max_requeues,
+            limit_setting=f"--max-requeues {self.max_requeues}",
+            requeue=requeue,
+            resubmit_hint=(
+                f"Submit it again with the same --work-dir {self.work_dir} to continue "
+                f"from {stop.checkpoint}."
+            ),
+        )
 
     def result(self) -> dict:
         """What ``job.result()`` returns: the run's results.json (metrics and metadata)."""
-        from ..engine.record import read_results
+        from ..records.run_files import read_results
 
         return read_results(self.work_dir) or {"work_dir": self.work_dir}
 
 
-def _finish_wandb(runner) -> None:
-    """Flush and close the W&B run before the process goes; the restart continues it
-    (same run id, kept in the work dir)."""
-    from ..engine.hooks import WandbLoggerHook
-
-    for hook in runner.hooks:
-        if isinstance(hook, WandbLoggerHook):
-            hook.after_run(runner)
-
-
 def _requeue(job: TrainJob) -> None:
-    """Store the job with its requeue count where submitit reloads it on restart, then
-    ask the scheduler to requeue (Slurm: ``scontrol requeue``; submitit's local
-    executor: a special exit code)."""
-    import submitit
-    from submitit.core import utils
+    """Requeue with the job's new requeue count (what submitit reloads on restart)."""
+    from .submitit_private import requeue_with
 
-    env = submitit.JobEnvironment()
-    path = env.paths.submitted_pickle
-    delayed = utils.DelayedSubmission.load(path)
-    delayed.function = job
-    delayed.dump(path)
-    env._requeue(job.max_requeues - job.requeues)
+    requeue_with(job, max_requeues_left=job.max_requeues - job.requeues)

@@ -21,7 +21,10 @@ class ManifestError(UserError, FileNotFoundError):
 
 
 @dataclass
-class RunRecord:
+class SubmittedRun:
+    """One run of a submission as the manifest records it: its job, config, work dir,
+    seed, and the state last seen."""
+
     index: int
     name: str
     job_id: str
@@ -51,12 +54,12 @@ class Manifest:
     array_job_id: str | None
     resources: dict
     command: list
-    runs: list[RunRecord] = field(default_factory=list)
+    runs: list[SubmittedRun] = field(default_factory=list)
 
     # -- files ---------------------------------------------------------------------------
 
     def save(self) -> None:
-        from ..engine.record import write_json
+        from ..records.run_files import write_json
 
         data = asdict(self)
         data.pop("path")
@@ -74,14 +77,14 @@ class Manifest:
         try:
             with open(path) as f:
                 data = json.load(f)
-            runs = [RunRecord(**r) for r in data.pop("runs")]
+            runs = [SubmittedRun(**r) for r in data.pop("runs")]
             return cls(path=path, runs=runs, **data)
         except (ValueError, TypeError, KeyError) as exc:
             raise ManifestError(f"{path}: not a hrnet_seg manifest ({exc})") from None
 
     # -- what status and collect need ---------------------------------------------------
 
-    def log_paths(self, run: RunRecord) -> tuple[str, str]:
+    def log_paths(self, run: SubmittedRun) -> tuple[str, str]:
         return run_states.log_paths(self.folder, run.job_id)
 
     def refresh(self) -> Manifest:
@@ -155,7 +158,7 @@ class Manifest:
     def collect(self) -> list[dict]:
         """The finished runs' results.json with their swept parameters, best mIoU
         first; written next to the manifest as ``collected.json``."""
-        from ..engine.record import write_json
+        from ..records.run_files import write_json
 
         collected = []
         for r in self.runs:

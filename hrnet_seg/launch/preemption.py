@@ -27,7 +27,9 @@ import os.path as osp
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
+from typing import NoReturn
 
 import torch
 from mmengine.dist import get_dist_info
@@ -37,6 +39,7 @@ from mmengine.runner import BaseLoop
 from mmseg.registry import HOOKS
 
 from ..engine.checkpoint import write_text_atomic
+from ..errors import UserError
 
 VAL_MARKER = "preempted_during_val"
 REQUEUE_SIGNAL = signal.SIGUSR2
@@ -52,6 +55,10 @@ def add_preemption_hook(cfg) -> None:
     """Put one ``PreemptionHook`` in ``cfg.custom_hooks`` (the job and the sbatch path)."""
     hooks = [h for h in cfg.get("custom_hooks", []) if h.get("type") != "PreemptionHook"]
     cfg.custom_hooks = [*hooks, dict(type="PreemptionHook")]
+
+
+class RequeueLimitError(UserError, RuntimeError):
+    """Preempted more often than the job may requeue itself."""
 
 
 class Preempted(Exception):
@@ -177,7 +184,49 @@ class PreemptionHook(Hook):
             logger="current",
         )
         self.flag.signum = 0  # handled (matters only to a process that trains again)
+        _finish_wandb(runner)
         raise Preempted(signum=signum, iteration=done, checkpoint=path)
+
+
+def _finish_wandb(runner) -> None:
+    """Flush and close the W&B run before the process goes, on every exit path (submitit,
+    sbatch, Ctrl-C); the restart continues it (same run id, kept in the work dir)."""
+    from ..engine.hooks import WandbLoggerHook
+
+    for hook in getattr(runner, "hooks", ()):
+        if isinstance(hook, WandbLoggerHook):
+            hook.after_run(runner)
+
+
+def exit_after_preemption(
+    stop: Preempted,
+    *,
+    rank: int,
+    restarts: int,
+    limit: int,
+    limit_setting: str,
+    requeue: Callable[[], None],
+    resubmit_hint: str,
+) -> NoReturn:
+    """The one decision after :class:`Preempted`, for the submitit job and the sbatch
+    path alike: SIGUSR2 -> rank 0 calls ``requeue`` (unless ``restarts`` reached
+    ``limit``), SIGTERM -> just exit (Slurm requeues preempted jobs itself, and a
+    cancelled job must stay cancelled). The callers differ only in how they count
+    restarts and how they requeue; ``limit_setting`` names where the limit was set.
+    Never returns."""
+    from ..engine.runner import close_distributed
+
+    close_distributed()
+    if not stop.requeue:
+        sys.exit(1)
+    if restarts >= limit:
+        raise RequeueLimitError(
+            f"{stop}; the job was restarted {restarts} time(s), the limit "
+            f"({limit_setting}). {resubmit_hint}"
+        ) from None
+    if rank == 0:
+        requeue()
+    sys.exit(1)  # the other tasks: Slurm ends them with the requeue anyway
 
 
 @contextmanager

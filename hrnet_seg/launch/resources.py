@@ -2,14 +2,16 @@
 
 One task per GPU (the DDP convention mmengine, torchrun and submitit share); with no
 GPUs (``gpus_per_node=0``) each node runs ``tasks_per_node`` CPU processes over gloo.
-A GPU-less job never sends a GPU request: ``--gres``/``--gpus-per-node`` is rejected
-at submit time on nodes without GPUs (../shared/stack-notes.md).
+A GPU-less job never sends a GPU request: Slurm rejects ``--gres``/``--gpus-per-node``
+at submit time on a node without GPUs (``Invalid generic resource``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
+from ..errors import UserError
 
 # submitit's default pre-timeout signal lead; long enough to finish one iteration and
 # write a W48 checkpoint (~0.8 GB) to a shared filesystem.
@@ -18,8 +20,32 @@ DEFAULT_SIGNAL_DELAY_S = 120
 _SBATCH_KEY = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
-class ResourceError(ValueError):
+class ResourceError(UserError, ValueError):
     """A resource request that cannot work; the message names the flag."""
+
+
+# sbatch --time: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS (man sbatch).
+_TIME_FORMATS = "MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS"
+
+
+def parse_time_min(text: str) -> int:
+    """A Slurm time limit (``--time``) in whole minutes, seconds rounded up:
+    ``"90"`` -> 90, ``"24:00:00"`` -> 1440, ``"1-12"`` -> 2160."""
+    days, dash, clock = text.strip().rpartition("-")
+    parts = clock.split(":")
+    numbers = [days, *parts] if dash else parts
+    if not all(p.isdigit() for p in numbers) or len(parts) > 3:
+        raise ResourceError(f"--time {text!r}: expected {_TIME_FORMATS}, e.g. 24:00:00")
+    values = [int(p) for p in parts]
+    if dash:  # D-HH[:MM[:SS]]
+        hours, minutes, seconds = (values + [0, 0])[:3]
+        hours += 24 * int(days)
+    elif len(values) == 3:  # HH:MM:SS
+        hours, minutes, seconds = values
+    else:  # MM[:SS]
+        hours, (minutes, seconds) = 0, (values + [0])[:2]
+    total_s = 3600 * hours + 60 * minutes + seconds
+    return -(-total_s // 60)
 
 
 @dataclass(frozen=True, kw_only=True)

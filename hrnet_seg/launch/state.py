@@ -26,7 +26,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 
-from ..engine.record import read_results
+from ..records.run_files import read_results
 
 QUEUED, RUNNING, DONE, FAILED, UNKNOWN = "queued", "running", "done", "failed", "unknown"
 
@@ -99,14 +99,13 @@ def slurm_jobs(job_ids: list[str], *, timeout: float = 30) -> dict[str, SlurmJob
 
 
 def _from_sacct(job_ids: list[str], timeout: float) -> dict[str, SlurmJob]:
-    from submitit.slurm.slurm import SlurmInfoWatcher
+    from .submitit_private import read_sacct
 
     cmd = ["sacct", "-X", "--parsable2", "-o", "JobID,State,NodeList", "-j"]
     out = _run([*cmd, ",".join(_base_ids(job_ids))], timeout)
     if not out:
         return {}
-    # submitit's reader: it expands pending array ranges (123_[2-3%2]) to their tasks.
-    info = SlurmInfoWatcher().read_info(out)
+    info = read_sacct(out)
     return {
         job: SlurmJob(info[job]["State"], _nodes(info[job].get("NodeList")), "sacct")
         for job in job_ids
@@ -128,9 +127,9 @@ def _from_controller(job_ids: list[str], timeout: float) -> dict[str, SlurmJob]:
         if job in jobs:
             continue
         out = _run(["scontrol", "show", "job", "-o", job], timeout) or ""
-        state = _field(out, "JobState")
+        state = _scontrol_value(out, "JobState")
         if state:
-            jobs[job] = SlurmJob(state, _nodes(_field(out, "NodeList")), "scontrol")
+            jobs[job] = SlurmJob(state, _nodes(_scontrol_value(out, "NodeList")), "scontrol")
     return jobs
 
 
@@ -163,7 +162,7 @@ def _base_ids(job_ids):
     return sorted({j.split("_")[0] for j in job_ids})
 
 
-def _field(text: str, name: str) -> str | None:
+def _scontrol_value(text: str, name: str) -> str | None:
     for token in text.split():
         key, sep, value = token.partition("=")
         if sep and key == name:

@@ -23,11 +23,12 @@ import shlex
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
+from ..engine.cli import TrainOptions
 from ..errors import UserError
 from .job import DEFAULT_MAX_REQUEUES, TrainJob
-from .manifest import MANIFEST, Manifest, RunRecord
+from .manifest import MANIFEST, Manifest, SubmittedRun
 from .resources import SlurmResources
 from .sweep import RunSpec
 
@@ -37,14 +38,12 @@ class SubmissionError(UserError, RuntimeError):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Options:
-    """What every run of a submission shares besides its config and cfg-options."""
+class SubmitOptions:
+    """What every run of a submission shares besides its config and cfg-options: the
+    training options (``train.seed`` None: drawn per run at submission), how often a job
+    may requeue itself, and W&B tags."""
 
-    data_root: str | None = None
-    amp: bool = False
-    seed: int | None = None
-    deterministic: bool = False
-    no_pretrained: bool = False
+    train: TrainOptions = field(default_factory=TrainOptions)
     max_requeues: int = DEFAULT_MAX_REQUEUES
     wandb_tags: tuple[str, ...] = ()
 
@@ -57,7 +56,7 @@ def make_jobs(
     runs: list[RunSpec],
     *,
     root: str,
-    options: Options,
+    options: SubmitOptions,
     group: str | None,
     job_type: str,
     run_dirs: bool,
@@ -66,10 +65,12 @@ def make_jobs(
     restart of a run uses the same one; a resubmission into an earlier submission's
     folder reuses that run's seed, so that it resumes on the same data order."""
     earlier = _earlier_seeds(root)
+    data_root = options.train.data_root
+    data_root = osp.abspath(data_root) if data_root else None  # the job may start elsewhere
     jobs = []
     for run in runs:
         work_dir = osp.join(root, run.name) if run_dirs else root
-        seed = options.seed
+        seed = options.train.seed
         if seed is None:
             seed = earlier.get(run.name, random.randrange(2**31))
         wandb = {"name": run.name, "job_type": job_type, "tags": [*options.wandb_tags, *run.tags()]}
@@ -80,11 +81,7 @@ def make_jobs(
                 config=osp.abspath(run.config),
                 work_dir=osp.abspath(work_dir),
                 cfg_options=dict(run.cfg_options),
-                data_root=osp.abspath(options.data_root) if options.data_root else None,
-                amp=options.amp,
-                seed=seed,
-                deterministic=options.deterministic,
-                no_pretrained=options.no_pretrained,
+                options=replace(options.train, seed=seed, data_root=data_root),
                 max_requeues=options.max_requeues,
                 wandb=wandb,
             )
@@ -127,7 +124,7 @@ def sbatch_script(
     max_parallel: int | None = None,
 ) -> str:
     """The batch script submitit writes for these resources (``--dry-run``)."""
-    from submitit.slurm.slurm import _make_sbatch_string
+    from .submitit_private import sbatch_string
 
     python = python or shlex.quote(sys.executable)
     command = " ".join([python, "-u -m submitit.core._submit", shlex.quote(folder)])
@@ -135,7 +132,7 @@ def sbatch_script(
     if array_size:
         params["map_count"] = array_size
         params["array_parallelism"] = max_parallel or array_size
-    return _make_sbatch_string(command=command, folder=folder, **params)
+    return sbatch_string(command=command, folder=folder, **params)
 
 
 def submit(
@@ -188,7 +185,7 @@ def write_manifest(
     max_iters: list[int],
 ) -> Manifest:
     records = [
-        RunRecord(
+        SubmittedRun(
             index=i,
             name=run.name,
             job_id=str(sub.job_id),
@@ -196,7 +193,7 @@ def write_manifest(
             cfg_options=job.cfg_options,
             params=run.params,
             work_dir=job.work_dir,
-            seed=job.seed,
+            seed=job.options.seed,
             max_iters=iters,
             state="queued",
         )

@@ -10,8 +10,8 @@ apart from the published figures; :mod:`.render` writes terminal and Markdown ta
 :mod:`.label_layout`), and :mod:`.wandb_log` logs the board to a W&B run.
 """
 
+from ..records.benchmark_file import benchmark_figures
 from ..utils.wandb_access import WandbCredentialsError, WandbUnreachableError
-from .benchmark_file import benchmark_figures
 from .board import leaderboard
 from .checkpoints import by_checkpoint
 from .filters import BadFilterError, RunFilter, WandbOnlyFilterError, mongo_filters

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -26,13 +25,14 @@ from pathlib import Path
 
 from ..datasets.identity import BUILTIN, REAL
 from ..errors import UserError
-from .benchmark_file import (
+from ..records.benchmark_file import (
     benchmark_figures,
     finite_number,
     gpu_type,
     size_text,
     speed_conditions,
 )
+from ..records.run_files import ENV_FILE, gpu_hours, read_json
 
 DATASETS = ("cityscapes", "ade20k")
 METRICS = ("mIoU", "mIoU_slide", "mIoU_ms_flip", "mAcc", "fps", "gflops", "params")
@@ -168,14 +168,6 @@ def _eval_size(data: Mapping) -> str | None:
     return f"{size} (most)" if size and (data.get("image_sizes") or 1) > 1 else size
 
 
-def _read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def _gpus(results: dict, env: dict) -> str | None:
     world = results.get("world_size") or 1
     device = results.get("device_type")
@@ -202,7 +194,7 @@ def _int_or_none(value) -> int | None:
 
 def run_columns(record: Mapping) -> dict:
     """The model, data, schedule and score columns of a run record: a ``results.json``,
-    or the same keys built from a W&B run's config (``hooks.run_record.run_metadata``).
+    or the same keys built from a W&B run's config (``records.metadata.run_metadata``).
     The mIoU goes to the column of the record's inference mode. Missing keys give None."""
     model = record.get("model") if isinstance(record.get("model"), dict) else {}
     data = record.get("eval_data") if isinstance(record.get("eval_data"), dict) else {}
@@ -233,7 +225,7 @@ def row_from_work_dir(work_dir: str | Path) -> Row | None:
     :class:`SkippedRunWarning` naming the file) when it is unreadable or has no mIoU."""
     work_dir = Path(work_dir)
     path = work_dir / "results.json"
-    results = _read_json(path)
+    results = read_json(path)
     if results is None:
         warnings.warn(
             f"{path}: unreadable or not a JSON object; skipped", SkippedRunWarning, stacklevel=2
@@ -246,7 +238,7 @@ def row_from_work_dir(work_dir: str | Path) -> Row | None:
             stacklevel=2,
         )
         return None
-    env = _read_json(work_dir / "env.json") or {}
+    env = read_json(work_dir / ENV_FILE) or {}
     columns = run_columns(results)
     # A tools/test.py record: one evaluation of a checkpoint, in one mode.
     mode = _mode(results, results.get("model") if isinstance(results.get("model"), dict) else {})
@@ -254,15 +246,14 @@ def row_from_work_dir(work_dir: str | Path) -> Row | None:
     device = results.get("device_type")
     wall = finite_number(results.get("wall_time_s"))
     on_gpu = bool(device) and device != "cpu"
-    gpu_hours = (
-        round(wall * (results.get("world_size") or 1) / 3600, 3) if on_gpu and wall else None
-    )
+    # A CPU run has no GPU-hours to show (the W&B summary holds 0 for it).
+    hours = gpu_hours(wall_time_s=wall, gpus=results.get("world_size") or 1) if on_gpu else None
     return Row(
         model=results.get("config") or work_dir.name,
         source="local",
         link=str(work_dir),
         gpus=_gpus(results, env),
-        gpu_hours=gpu_hours,
+        gpu_hours=hours if wall else None,
         status=results.get("status"),
         evaluations=evaluations,
         **columns,

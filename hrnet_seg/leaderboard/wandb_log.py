@@ -16,8 +16,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine.hooks.wandb_logger import PROBE_TIMEOUT_S, WandbFallbackWarning
-from ..utils.wandb_access import has_credentials, reachable, server_url
+from ..utils.wandb_access import (
+    PROBE_TIMEOUT_S,
+    WandbFallbackWarning,
+    has_credentials,
+    reachable,
+    server_url,
+)
 from ..utils.wandb_access import teardown as wandb_teardown
 from .render import FIELDS, flat_records
 from .rows import Row

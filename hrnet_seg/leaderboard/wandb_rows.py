@@ -2,7 +2,7 @@
 
 Both W&B sources end here: a project's runs read through the public API
 (:mod:`.wandb_project`) and offline ``run-*.wandb`` files read without a server
-(:mod:`hrnet_seg.engine.wandb_reader`), e.g. a run killed before it wrote its final
+(:mod:`hrnet_seg.records.wandb_reader`), e.g. a run killed before it wrote its final
 ``results.json``, or a ``wandb`` dir copied off a cluster.
 
 The hook's summary holds the flat leaderboard keys (``mIoU``, ``best_mIoU``, ``params``,
@@ -21,9 +21,9 @@ from pathlib import Path
 
 from mmengine.config import Config
 
-from ..engine.hooks.run_record import run_metadata
-from ..engine.wandb_reader import WandbFileError, WandbRun, read_run
-from .benchmark_file import benchmark_figures, finite_number
+from ..records.benchmark_file import benchmark_figures, finite_number
+from ..records.metadata import run_metadata
+from ..records.wandb_reader import WandbFileError, WandbRun, read_run
 from .rows import Row, SkippedRunWarning, gpu_type, run_columns
 
 __all__ = [

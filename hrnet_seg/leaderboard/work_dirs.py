@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..engine.wandb_reader import find_run_files
+from ..records.wandb_reader import find_run_files
 from .rows import Row, SkippedRunWarning, WorkDirNotFoundError, row_from_work_dir
 from .wandb_rows import (
     OfflineRun,

@@ -154,14 +154,16 @@ class HighResolutionModule(nn.Module):
         fused = []
         for i, row in enumerate(self.fuse_layers):
             size = x[i].shape[-2:]
-            y = x[0] if i == 0 else row[0](x[0])
-            for j in range(1, self.num_branches):
+            y = None
+            for j in range(self.num_branches):
                 if j == i:
-                    y = y + x[j]
+                    term = x[j]
                 elif j > i:
-                    y = y + self._upsample(row[j](x[j]), factor=2 ** (j - i), size=size)
+                    term = self._upsample(row[j](x[j]), factor=2 ** (j - i), size=size)
                 else:
-                    y = y + row[j](x[j])
+                    term = row[j](x[j])
+                # Summed from branch 0 up, as the official code: bitwise the same output.
+                y = term if y is None else y + term
             fused.append(self.relu(y))
         return fused
 
@@ -302,23 +304,23 @@ class HighResolutionNet(BaseModule):
             norm_cfg=norm_cfg,
             with_cp=with_cp,
         )
-        pre_channels = stage1.out_channels
+        in_channels = stage1.out_channels  # of the next transition
         for k, spec in enumerate(self.arch.stages[1:], start=2):
             self.add_module(
-                f"transition{k - 1}", self._make_transition(pre_channels, spec.out_channels)
+                f"transition{k - 1}", self._make_transition(in_channels, spec.out_channels)
             )
             last = k == 4
             stage = self._make_stage(
                 spec,
-                pre_channels=spec.out_channels,
+                in_channels=spec.out_channels,
                 upsample=upsample,
                 align_corners=align_corners,
                 multiscale_output=multiscale_output or not last,
                 with_cp=with_cp,
             )
             self.add_module(f"stage{k}", stage)
-            pre_channels = spec.out_channels
-        self.out_channels = pre_channels if multiscale_output else pre_channels[:1]
+            in_channels = spec.out_channels
+        self.out_channels = in_channels if multiscale_output else in_channels[:1]
         self._freeze_stages()
 
     def _make_transition(self, pre: tuple[int, ...], cur: tuple[int, ...]) -> nn.ModuleList:
@@ -355,14 +357,13 @@ class HighResolutionNet(BaseModule):
         self,
         spec: StageSpec,
         *,
-        pre_channels: tuple[int, ...],
+        in_channels: tuple[int, ...],
         upsample: str,
         align_corners: bool,
         multiscale_output: bool,
         with_cp: bool,
     ) -> nn.Sequential:
         modules = []
-        in_channels = pre_channels
         for m in range(spec.num_modules):
             module = HighResolutionModule(
                 block=spec.block,

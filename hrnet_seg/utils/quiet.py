@@ -1,5 +1,6 @@
 """Silencing the stack's noise: warnings that every run prints and that tell the user
-nothing they can act on (../shared/stack-notes.md lists them)."""
+nothing they can act on: mmseg's loss and dataset deprecations, mmengine's FileClient and
+visualizer notices, and the per-parameter init lines (NOISY_WARNINGS, NOISY_LOGGERS)."""
 
 from __future__ import annotations
 

@@ -25,6 +25,14 @@ __all__ = [
 ]
 
 
+# How long to wait for the W&B server before running offline (seconds).
+PROBE_TIMEOUT_S = 3.0
+
+
+class WandbFallbackWarning(UserWarning):
+    """W&B runs offline instead of online; the message says why."""
+
+
 class WandbCredentialsError(UserError, PermissionError):
     """No W&B API key where wandb looks for one, or a malformed one."""
 

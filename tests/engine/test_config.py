@@ -1,6 +1,7 @@
 import pytest
 
 from hrnet_seg.datasets import ENV_VAR, apply_data_root
+from hrnet_seg.engine.cli import TrainOptions
 from hrnet_seg.engine.config import ConfigError, configure, load_config
 from tests.conftest import REPO
 
@@ -96,11 +97,8 @@ def test_configure_flags():
     configure(
         cfg,
         config_path=W18,
-        no_pretrained=True,
-        amp=True,
         resume="auto",
-        seed=3,
-        deterministic=True,
+        options=TrainOptions(no_pretrained=True, amp=True, seed=3, deterministic=True),
     )
     assert cfg.work_dir == "./work_dirs/hrnet_w18_cityscapes"
     assert cfg.model.backbone.pretrained is None

@@ -10,7 +10,7 @@ import warnings
 import pytest
 
 from hrnet_seg.engine.hooks.wandb_logger import WandbFallbackWarning, WandbLoggerHook
-from hrnet_seg.engine.wandb_reader import WandbFileError, find_run_files, iter_records, read_run
+from hrnet_seg.records.wandb_reader import WandbFileError, find_run_files, iter_records, read_run
 from hrnet_seg.utils import wandb_access
 from tests.integration.conftest import demo_root, train  # noqa: F401  (fixture)
 

@@ -62,6 +62,7 @@ def expected_summary(samples: list[dict]) -> dict:
 def test_batches_accumulate_into_one_matrix():
     samples = make_samples(7)
     metric = build_metric(prefix="val")
+    assert metric.last_matrix is None  # declared before the first evaluation (W&B hook reads it)
     for start in range(0, 7, 3):
         metric.process({}, samples[start : start + 3])
     assert metric.results == []  # no per-image state
@@ -71,6 +72,7 @@ def test_batches_accumulate_into_one_matrix():
     summary = expected_summary(samples)
     assert result == {f"val/{key}": summary[key] for key in ("aAcc", "mIoU", "mAcc")}
     assert metric.last_summary == summary
+    assert metric.last_matrix.shape == (K, K + 1) and int(metric.last_matrix.sum()) > 0
     assert MessageHub.get_current_instance().get_info("eval/summary") == summary
 
     # evaluate() resets: the next round sees only its own images.

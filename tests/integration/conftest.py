@@ -35,6 +35,7 @@ def tiny_options(iters: int, *, checkpoint_every: int | None = None, workers: in
 def train(work_dir, data_root, *, iters, options=None, hooks=(), resume=None, amp=False, **kw):
     """Train the demo config in this process through the library, as tools/train.py does."""
     from hrnet_seg.engine import SegRunner
+    from hrnet_seg.engine.cli import TrainOptions
     from hrnet_seg.engine.config import TRAIN_KEYS, configure, load_config, preflight_train
     from hrnet_seg.engine.work_dir import training_work_dir
 
@@ -44,9 +45,8 @@ def train(work_dir, data_root, *, iters, options=None, hooks=(), resume=None, am
         cfg,
         config_path=DEMO,
         work_dir=str(work_dir),
-        data_root=str(data_root),
         resume=resume,
-        amp=amp,
+        options=TrainOptions(data_root=str(data_root), amp=amp),
     )
     # Runners in one process share mmengine's named singletons (logger, message hub):
     # give each run its own name.

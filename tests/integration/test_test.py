@@ -18,7 +18,7 @@ from tests.integration.conftest import DEMO, read_json
 pytestmark = pytest.mark.slow
 
 
-def test_tool(*args, torchrun=0, **kwargs):
+def run_test_tool(*args, torchrun=0, **kwargs):
     prefix = ["-m", "torch.distributed.run", "--nproc-per-node", str(torchrun),
               "--master-port", "29531"] if torchrun else []  # fmt: skip
     launcher = ["--launcher", "pytorch"] if torchrun else []
@@ -28,9 +28,9 @@ def test_tool(*args, torchrun=0, **kwargs):
 def test_two_process_evaluation_equals_one_process(trained, demo_root, tmp_path):
     checkpoint = str(trained / "iter_12.pth")
     common = [DEMO, checkpoint, "--data-root", str(demo_root)]
-    one = test_tool(*common, "--work-dir", str(tmp_path / "one"))
+    one = run_test_tool(*common, "--work-dir", str(tmp_path / "one"))
     assert one.returncode == 0, one.stderr[-2000:]
-    two = test_tool(*common, "--work-dir", str(tmp_path / "two"), torchrun=2)
+    two = run_test_tool(*common, "--work-dir", str(tmp_path / "two"), torchrun=2)
     assert two.returncode == 0, two.stderr[-2000:]
     a, b = read_json(tmp_path / "one/results.json"), read_json(tmp_path / "two/results.json")
     assert b["world_size"] == 2 and a["world_size"] == 1
@@ -42,7 +42,7 @@ def test_out_files_are_accepted_by_evaluate_and_the_official_evaluator(
     trained, demo_root, tmp_path, monkeypatch
 ):
     out, show = tmp_path / "out", tmp_path / "show"
-    result = test_tool(
+    result = run_test_tool(
         DEMO, str(trained / "iter_12.pth"), "--data-root", str(demo_root),
         "--work-dir", str(tmp_path / "work"), "--out", str(out), "--show-dir", str(show),
     )  # fmt: skip
@@ -77,7 +77,7 @@ def test_out_files_are_accepted_by_evaluate_and_the_official_evaluator(
 
 
 def test_checkpoint_of_another_architecture(trained, demo_root, tmp_path):
-    result = test_tool(
+    result = run_test_tool(
         "configs/hrnet_w18_cityscapes.py", str(trained / "iter_12.pth"),
         "--data-root", str(demo_root), "--work-dir", str(tmp_path),
     )  # fmt: skip
@@ -97,7 +97,7 @@ def test_checkpoint_of_another_architecture(trained, demo_root, tmp_path):
 
 
 def test_missing_checkpoint(demo_root, tmp_path):
-    result = test_tool(DEMO, str(tmp_path / "none.pth"), "--data-root", str(demo_root))
+    result = run_test_tool(DEMO, str(tmp_path / "none.pth"), "--data-root", str(demo_root))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith(
         f"error: Checkpoint file not found: {str(tmp_path / 'none.pth')!r}"
@@ -122,10 +122,10 @@ def test_converted_official_checkpoint_with_the_written_config(demo_root, tmp_pa
     assert f"evaluate: python tools/test.py {out} {dst}" in convert.stdout
 
     common = [str(dst), "--data-root", str(demo_root)]
-    written = test_tool(str(out), *common, "--work-dir", str(tmp_path / "official"))
+    written = run_test_tool(str(out), *common, "--work-dir", str(tmp_path / "official"))
     assert written.returncode == 0, written.stderr[-2000:]
     assert "fusion upsampling" not in written.stderr
     assert read_json(tmp_path / "official/results.json")["status"] == "finished"
-    zoo = test_tool(DEMO, *common, "--work-dir", str(tmp_path / "zoo"))
+    zoo = run_test_tool(DEMO, *common, "--work-dir", str(tmp_path / "zoo"))
     assert zoo.returncode == 0, zoo.stderr[-2000:]
     assert zoo.stderr.count("was trained with the official code's fusion upsampling") == 1

@@ -10,16 +10,17 @@ import signal
 import pytest
 import torch
 
+from hrnet_seg.engine.cli import TrainOptions
 from hrnet_seg.launch.distributed import end_job_after_failure, use_allocated_cpus
-from hrnet_seg.launch.job import RequeueLimitError, TrainJob
-from hrnet_seg.launch.preemption import Preempted
+from hrnet_seg.launch.job import TrainJob
+from hrnet_seg.launch.preemption import Preempted, RequeueLimitError
 from tests.conftest import REPO
 
 DEMO = str(REPO / "configs/demo/hrnet_w18s_demo_cityscapes.py")
 
 
 def job(tmp_path, **kw):
-    return TrainJob(config=DEMO, work_dir=str(tmp_path / "w"), seed=5, **kw)
+    return TrainJob(config=DEMO, work_dir=str(tmp_path / "w"), options=TrainOptions(seed=5), **kw)
 
 
 def test_config_resumes_and_stops_on_preemption(tmp_path):
@@ -55,15 +56,18 @@ def test_bad_fields_are_named(tmp_path):
 
 
 def test_a_resubmission_reuses_the_seed_of_the_earlier_submission(tmp_path):
-    from hrnet_seg.launch.manifest import Manifest, RunRecord
-    from hrnet_seg.launch.submit import Options, make_jobs
+    from hrnet_seg.launch.manifest import Manifest, SubmittedRun
+    from hrnet_seg.launch.submit import SubmitOptions, make_jobs
     from hrnet_seg.launch.sweep import RunSpec
 
     run = RunSpec(name="r", config=DEMO, cfg_options={})
-    first = make_jobs(
-        [run], root=str(tmp_path), options=Options(), group=None, job_type="train", run_dirs=False
-    )[0]
-    record = RunRecord(
+
+    def one_job(options):
+        kw = dict(root=str(tmp_path), group=None, job_type="train", run_dirs=False)
+        return make_jobs([run], options=options, **kw)[0]
+
+    first = one_job(SubmitOptions())
+    record = SubmittedRun(
         index=0,
         name="r",
         job_id="1",
@@ -71,7 +75,7 @@ def test_a_resubmission_reuses_the_seed_of_the_earlier_submission(tmp_path):
         cfg_options={},
         params={},
         work_dir=first.work_dir,
-        seed=first.seed,
+        seed=first.options.seed,
         max_iters=4,
     )
     Manifest(
@@ -86,19 +90,10 @@ def test_a_resubmission_reuses_the_seed_of_the_earlier_submission(tmp_path):
         command=[],
         runs=[record],
     ).save()
-    again = make_jobs(
-        [run], root=str(tmp_path), options=Options(), group=None, job_type="train", run_dirs=False
-    )[0]
-    assert again.seed == first.seed
-    given = make_jobs(
-        [run],
-        root=str(tmp_path),
-        options=Options(seed=7),
-        group=None,
-        job_type="train",
-        run_dirs=False,
-    )[0]
-    assert given.seed == 7
+    again = one_job(SubmitOptions())
+    assert again.options.seed == first.options.seed
+    given = one_job(SubmitOptions(train=TrainOptions(seed=7)))
+    assert given.options.seed == 7
 
 
 def fake_command(tmp_path, monkeypatch, name):

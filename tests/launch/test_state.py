@@ -8,7 +8,7 @@ import pytest
 from submitit.core.utils import JobPaths, cloudpickle_dump
 
 from hrnet_seg.launch import state as st
-from hrnet_seg.launch.manifest import Manifest, ManifestError, RunRecord
+from hrnet_seg.launch.manifest import Manifest, ManifestError, SubmittedRun
 
 
 def write_result(folder, job_id, outcome):
@@ -151,7 +151,7 @@ def test_manifest_round_trip_table_and_collect(tmp_path):
             (work / "results.json").write_text(
                 json.dumps({"status": "finished", "mIoU": miou, "final_iter": 4})
             )
-        runs.append(RunRecord(index=i, name=f"run{i}", job_id=f"7_{i}", config="c.py",
+        runs.append(SubmittedRun(index=i, name=f"run{i}", job_id=f"7_{i}", config="c.py",
                               cfg_options={}, params={"lr": i}, work_dir=str(work), seed=0,
                               max_iters=4))  # fmt: skip
     manifest = Manifest(path=str(tmp_path / "manifest.json"), kind="sweep", name="s",
@@ -178,7 +178,7 @@ def test_missing_or_foreign_manifest_is_named(tmp_path):
 
 def test_status_of_a_run_that_died_with_a_node(tmp_path, monkeypatch):
     write_result(tmp_path / "slurm", "7_1", ("error", "RuntimeError: Timed out waiting 20000ms"))
-    run = RunRecord(index=0, name="r", job_id="7_1", config="c.py", cfg_options={}, params={},
+    run = SubmittedRun(index=0, name="r", job_id="7_1", config="c.py", cfg_options={}, params={},
                     work_dir=str(tmp_path / "w"), seed=0, max_iters=4)  # fmt: skip
     manifest = Manifest(path=str(tmp_path / "manifest.json"), kind="train", name="r",
                         created="now", executor="slurm", folder=str(tmp_path / "slurm"),

@@ -8,9 +8,9 @@ import os
 import pytest
 
 from hrnet_seg.engine.hooks.wandb_logger import WandbFallbackWarning
-from hrnet_seg.engine.wandb_reader import find_run_files, read_run
 from hrnet_seg.leaderboard import leaderboard, log_leaderboard, plot
 from hrnet_seg.leaderboard.render import FIELDS, flat_records
+from hrnet_seg.records.wandb_reader import find_run_files, read_run
 from hrnet_seg.utils import wandb_access
 from tests.leaderboard.test_leaderboard import PNG_MAGIC, load_tool, write_run
 

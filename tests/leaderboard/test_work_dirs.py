@@ -7,7 +7,6 @@ import shutil
 
 import pytest
 
-from hrnet_seg.engine.wandb_reader import find_run_files, read_run
 from hrnet_seg.leaderboard import (
     NoResultsError,
     RunFilter,
@@ -16,6 +15,7 @@ from hrnet_seg.leaderboard import (
     leaderboard,
     rows_from_work_dirs,
 )
+from hrnet_seg.records.wandb_reader import find_run_files, read_run
 from tests.leaderboard.conftest import SWEEP
 from tests.leaderboard.test_leaderboard import write_run
 

@@ -300,22 +300,33 @@ def wait_for_iteration(work_dir: Path, at_least: int, *, start: int = 0,
     raise AssertionError(f"{work_dir}: {what} (first and last iteration of each start: {spans})")
 
 
-def train_with_sbatch_template(tmp_path: Path, data_root, *sbatch_args: str) -> tuple[str, dict]:
-    """6 iterations of the demo config through slurm/train.sbatch with these sbatch options;
-    returns the job's output and the run's results.json (work dir tmp_path/plain)."""
+def sbatch_template(tmp_path: Path, data_root, *sbatch_args: str, iters: int = 6,
+                    checkpoint_every: int = 3) -> str:  # fmt: skip
+    """Submit the demo config through slurm/train.sbatch with these sbatch options (work dir
+    tmp_path/plain, output tmp_path/JOBID.out); returns the job id."""
     from tests.conftest import REPO
     from tests.integration.conftest import DEMO
 
-    work_dir = tmp_path / "plain"
-    job_id = sbatch(
+    return sbatch(
         *sbatch_args, "--cpus-per-task=1", f"--output={tmp_path}/%j.out",
-        "slurm/train.sbatch", DEMO, "--work-dir", str(work_dir), "--data-root", str(data_root),
-        "--cfg-options", *tiny(6, 3),
+        "slurm/train.sbatch", DEMO, "--work-dir", str(tmp_path / "plain"),
+        "--data-root", str(data_root), "--cfg-options", *tiny(iters, checkpoint_every),
         cwd=REPO,
     )  # fmt: skip
+
+
+def finished_sbatch_template(tmp_path: Path, job_id: str, *, iters: int = 6) -> tuple[str, dict]:
+    """Wait for a job of :func:`sbatch_template`; returns its output and results.json."""
     state = wait_for_job(job_id, timeout=300)
     out = (tmp_path / f"{job_id}.out").read_text()
     assert state == "COMPLETED", out[-3000:]
-    results = read(work_dir / "results.json")
-    assert results["final_iter"] == 6
+    results = read(tmp_path / "plain" / "results.json")
+    assert results["final_iter"] == iters
     return out, results
+
+
+def train_with_sbatch_template(tmp_path: Path, data_root, *sbatch_args: str) -> tuple[str, dict]:
+    """6 iterations of the demo config through slurm/train.sbatch with these sbatch options;
+    returns the job's output and the run's results.json (work dir tmp_path/plain)."""
+    job_id = sbatch_template(tmp_path, data_root, *sbatch_args)
+    return finished_sbatch_template(tmp_path, job_id)

@@ -1,7 +1,7 @@
 """The launching layer against real Slurm daemons (make test-slurm): (a) a 2-task DDP job
 through submitit, (c) preemption and resume, (d) a failing run's error, (e) the plain sbatch
-template. (b), a sweep as a job array with status and collect, runs over both nodes with (i)
-in test_multinode.py."""
+template, (f) its preemption with SIGUSR2. (b), a sweep as a job array with status and
+collect, runs over both nodes with (i) in test_multinode.py."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from hrnet_seg.records.wandb_reader import read_run
 from tests.conftest import run_python
 from tests.integration.conftest import DEMO
 from tests.slurm.conftest import (
+    finished_sbatch_template,
     job_info,
     read,
+    sbatch_template,
     scalars_by_start,
     submit,
     tiny,
@@ -110,3 +113,34 @@ def test_e_the_sbatch_template(tmp_path, data_root):
     out, results = train_with_sbatch_template(tmp_path, data_root, "--ntasks-per-node=2")
     assert results["world_size"] == 2
     assert "2 task(s)" in out
+
+
+def test_f_the_sbatch_template_requeues_on_usr2_and_continues_the_wandb_run(
+    tmp_path, data_root, monkeypatch
+):
+    # The same exit path as the submitit job (test c): checkpoint, close the W&B run,
+    # `scontrol requeue`; the restart resumes and continues the same W&B run.
+    monkeypatch.setenv("WANDB_MODE", "offline")  # sbatch exports the environment
+    iters, every = 60, 10
+    job_id = sbatch_template(tmp_path, data_root, iters=iters, checkpoint_every=every)
+    work_dir = tmp_path / "plain"
+    wait_for_iteration(work_dir, 12)
+    wandb_id = (work_dir / "wandb_run_id.txt").read_text().strip()
+    subprocess.run(["scancel", "--signal=USR2", job_id], check=True, timeout=30)
+
+    out, results = finished_sbatch_template(tmp_path, job_id, iters=iters)
+    assert int(job_info(job_id)["Restarts"]) == 1
+    assert "requeued Slurm job" in out
+    starts = scalars_by_start(work_dir)
+    assert len(starts) == 2, starts
+    resumed_from = results["resumed_from_iter"]
+    assert starts[1][0] == resumed_from + 1 and starts[1][-1] == iters
+    assert 0 <= starts[0][-1] - resumed_from <= every
+    assert f"SIGUSR2: checkpoint {work_dir / f'iter_{resumed_from}.pth'}" in out
+    assert (work_dir / "wandb_run_id.txt").read_text().strip() == wandb_id
+    files = sorted(work_dir.glob("wandb/**/run-*.wandb"))
+    assert len(files) == 2 and all(wandb_id in p.name for p in files), files
+    # The first start closed its run (the hook's after_run: summary and a clean exit)
+    # before the process went, rather than leaving it to wandb's exit handler.
+    first = read_run(files[0])
+    assert "gpu_hours" in first.summary and first.exit_code == 0, first.summary

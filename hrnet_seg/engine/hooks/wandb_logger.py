@@ -7,7 +7,7 @@ blocks for its ``init_timeout`` (90 s by default): here ``mode='auto'`` goes onl
 only with credentials and a reachable server (a 3 s probe), and any online failure
 falls back to an offline run, with one warning. Offline runs live in the work dir
 (``<work_dir>/wandb/offline-run-*/run-<id>.wandb``; read them back with
-:mod:`hrnet_seg.engine.wandb_reader`, upload them with ``wandb sync``).
+:mod:`hrnet_seg.records.wandb_reader`, upload them with ``wandb sync``).
 """
 
 from __future__ import annotations
@@ -27,24 +27,24 @@ from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
 from ...errors import UserError
-from ...evaluation.confusion import nan_to_none
-from ...utils.wandb_access import has_credentials, reachable, server_url
+from ...records.run_files import environment_info, gpu_hours, nan_to_none, previous_record
+from ...utils.wandb_access import (
+    PROBE_TIMEOUT_S,
+    WandbFallbackWarning,
+    has_credentials,
+    reachable,
+    server_url,
+)
 from ...utils.wandb_access import teardown as wandb_teardown
-from ..record import environment_info, previous_record
 from .run_record import evaluation_data
 
 __all__ = ["WandbFallbackWarning", "WandbLoggerHook"]
 
 MODES = ("auto", "online", "offline", "disabled")
 RUN_ID_FILE = "wandb_run_id.txt"
-PROBE_TIMEOUT_S = 3.0
 # Per-image masks are for looking at, not for measuring: larger images are strided
 # down to this side so that 4 Cityscapes frames stay a few MB per validation.
 MAX_IMAGE_SIDE = 1024
-
-
-class WandbFallbackWarning(UserWarning):
-    """W&B runs offline instead of online; the message says why."""
 
 
 def _jsonable(value):
@@ -278,7 +278,7 @@ class WandbLoggerHook(Hook):
     def _log_benchmark(self, work_dir: str) -> None:
         """``GFLOPs`` and ``fps`` summary keys from ``WORK_DIR/benchmark.json``
         (``tools/benchmark.py --json``), read as the leaderboard reads it."""
-        from ...leaderboard.benchmark_file import benchmark_figures
+        from ...records.benchmark_file import benchmark_figures
 
         figures = benchmark_figures(work_dir)
         keys = {
@@ -360,15 +360,16 @@ class WandbLoggerHook(Hook):
         """The accumulated ``(K, K + 1)`` matrix, when the metric keeps it.
 
         ``ConfusionMatrixMetric`` resets its matrix in ``evaluate()`` and its summary
-        has per-class scores only; a ``confusion_matrix`` entry in the summary or a
-        ``last_matrix`` attribute on the metric is used when present.
+        has per-class scores only: a ``confusion_matrix`` entry in the summary, else the
+        metric's ``last_matrix``, is used when present.
         """
+        from ...evaluation import ConfusionMatrixMetric
+
         if summary and summary.get("confusion_matrix") is not None:
             return np.asarray(summary["confusion_matrix"])
         for metric in getattr(runner.val_evaluator, "metrics", ()):
-            matrix = getattr(metric, "last_matrix", None)
-            if matrix is not None:
-                return matrix.cpu().numpy() if isinstance(matrix, torch.Tensor) else matrix
+            if isinstance(metric, ConfusionMatrixMetric) and metric.last_matrix is not None:
+                return metric.last_matrix.numpy()
         return None
 
     def _confusion_table(self, matrix, classes):
@@ -412,8 +413,9 @@ class WandbLoggerHook(Hook):
         if self.run is None:
             return
         try:
-            hours = (time.time() - self._start) / 3600 if self._start else 0.0
-            self.run.summary["gpu_hours"] = hours * self.run.summary.get("gpu_count", 0)
+            wall = time.time() - self._start if self._start else 0.0
+            gpus = self.run.summary.get("gpu_count", 0)
+            self.run.summary["gpu_hours"] = gpu_hours(wall_time_s=wall, gpus=gpus)
             # A benchmark.json written while the run trained counts too.
             self._log_benchmark(runner.work_dir)
             if self.log_checkpoints:

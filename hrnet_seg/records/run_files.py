@@ -13,14 +13,17 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-from .checkpoint import write_text_atomic
+from ..utils.atomic import write_text_atomic
 
 PACKAGES = (
     "torch", "mmengine", "mmcv", "mmcv-lite", "mmsegmentation", "numpy", "opencv-python",
     "wandb", "submitit", "hrnet_seg",
 )  # fmt: skip
 REPO_ROOT = Path(__file__).resolve().parents[2]
+RESULTS_FILE = "results.json"
+ENV_FILE = "env.json"
 
 
 def git_revision(root: Path = REPO_ROOT) -> dict:
@@ -67,26 +70,44 @@ def environment_info() -> dict:
     }
 
 
-def _finite(value):
-    """JSON has no NaN: absent classes become null."""
+def nan_to_none(value: Any) -> Any:
+    """JSON has no NaN or infinity: such floats become None (null), in nested dicts,
+    lists and tuples too (a class absent from both ground truth and prediction has no
+    IoU)."""
+    if isinstance(value, dict):
+        return {key: nan_to_none(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [nan_to_none(item) for item in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
     return value
 
 
+def gpu_hours(*, wall_time_s: float, gpus: int) -> float:
+    """GPU-hours of a run: its wall time over all starts times the GPUs it held (0 on
+    CPU), to the 1/1000 hour; one definition for the W&B summary and the leaderboard."""
+    return round(wall_time_s * gpus / 3600, 3)
+
+
 def write_json(path: str | os.PathLike, data: dict) -> None:
-    write_text_atomic(os.fspath(path), json.dumps(_finite(data), indent=2, sort_keys=False) + "\n")
+    text = json.dumps(nan_to_none(data), indent=2, sort_keys=False, allow_nan=False)
+    write_text_atomic(os.fspath(path), text + "\n")
 
 
-def read_results(work_dir: str) -> dict | None:
-    """A work dir's ``results.json``, or None when it is missing or being written."""
+def read_json(path: str | os.PathLike) -> dict | None:
+    """A JSON object from ``path``, or None when it is missing, being written, not JSON
+    or not an object: records are written by other runs and other versions."""
     try:
-        with open(os.path.join(work_dir, "results.json")) as f:
-            return json.load(f)
-    except (OSError, ValueError):
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, UnicodeDecodeError, ValueError):
         return None
+    return data if isinstance(data, dict) else None
+
+
+def read_results(work_dir: str | os.PathLike) -> dict | None:
+    """A work dir's ``results.json``, or None when it is missing or being written."""
+    return read_json(os.path.join(work_dir, RESULTS_FILE))
 
 
 def previous_record(work_dir: str, *, upto_iter: int) -> dict:
