@@ -20,7 +20,7 @@ from hrnet_seg.errors import run_tool
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("config")
+    p.add_argument("config", help="config file (its model is built; no checkpoint needed)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--batch", type=int, default=2, help="images per step (per GPU)")
     p.add_argument("--crop", type=int, nargs=2, default=None, help="training crop H W")
@@ -36,12 +36,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--vs-mmseg", action="store_true", help="also run mmseg's own HRNet")
     p.add_argument("--slide", action="store_true", help="also time sliding-window inference")
-    p.add_argument("--skip-train", action="store_true")
-    p.add_argument("--skip-infer", action="store_true")
-    p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--skip-train", action="store_true", help="do not time training")
+    p.add_argument("--skip-infer", action="store_true", help="do not time inference")
+    p.add_argument(
+        "--warmup", type=int, default=1, help="untimed runs first (allocator, autotuning)"
+    )
+    p.add_argument(
+        "--repeats", type=int, default=3, help="timed runs (pairs with --vs-mmseg); median"
+    )
     p.add_argument("--data-root", help="also time the data pipeline on this dataset")
-    p.add_argument("--data-workers", type=int, default=1)
+    p.add_argument("--data-workers", type=int, default=1, help="dataloader workers for --data-root")
     p.add_argument(
         "--max-batch", action="store_true", help="use the largest batch that fits (CUDA)"
     )

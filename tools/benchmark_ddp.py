@@ -23,13 +23,23 @@ from hrnet_seg.errors import UserError, run_tool
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("config", nargs="?", help="the model to train (its dist_cfg timeout applies)")
-    p.add_argument("--launcher", choices=["pytorch", "slurm"], default="pytorch")
+    p.add_argument(
+        "--launcher",
+        choices=["pytorch", "slurm"],
+        default="pytorch",
+        help="how the processes were started (torchrun or srun)",
+    )
     p.add_argument("--batch", type=int, default=1, help="images per rank and step")
     p.add_argument("--crop", type=int, nargs=2, default=None, help="training crop H W")
-    p.add_argument("--variants", nargs="+", default=["fp32:25", "bf16:25", "fp32:100", "bf16:100"])
+    p.add_argument(
+        "--variants",
+        nargs="+",
+        default=["fp32:25", "bf16:25", "fp32:100", "bf16:100"],
+        help="gradient precision:bucket size in MB, each timed (fp32 or bf16 comm hook)",
+    )
     p.add_argument("--steps", type=int, default=3, help="timed steps per variant and round")
     p.add_argument("--rounds", type=int, default=3, help="rounds over the variants, alternating")
-    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps per variant first")
     p.add_argument("--json", help="write the record here (rank 0)")
     p.add_argument("--compare", nargs="+", metavar="JSON", help="compare earlier records")
     return p.parse_args(argv)

@@ -24,7 +24,9 @@ from hrnet_seg.evaluation.export import DATASETS
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", required=True, choices=DATASETS)
+    parser.add_argument(
+        "--dataset", required=True, choices=DATASETS, help="format of the ground truth"
+    )
     parser.add_argument("--data-root", required=True, help="e.g. data/cityscapes")
     parser.add_argument("--split", default="val", help="val (default), train, ...")
     parser.add_argument("--pred-dir", required=True, help="folder of prediction PNGs")

@@ -37,7 +37,9 @@ class _OneLineErrors(argparse.ArgumentParser):
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = _OneLineErrors(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", required=True, choices=sorted(DATASETS))
+    parser.add_argument(
+        "--dataset", required=True, choices=sorted(DATASETS), help="layout to write"
+    )
     parser.add_argument("--out", required=True, help="dataset root to write")
     parser.add_argument("--num-train", type=int, help="training images (cityscapes 40, ade20k 60)")
     parser.add_argument("--num-val", type=int, help="validation images (cityscapes 10, ade20k 20)")
@@ -48,7 +50,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar=("H", "W"),
         help="image height and width (cityscapes 128 256, ade20k 128 128)",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="same seed, same files")
     return parser.parse_args(argv)
 
 

@@ -15,8 +15,13 @@ def main(argv=None) -> int:
     from hrnet_seg.engine.config import load_config
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("config")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction)
+    parser.add_argument("config", help="config file")
+    parser.add_argument(
+        "--cfg-options",
+        nargs="+",
+        action=DictAction,
+        help="override config settings, key=value (mmengine syntax)",
+    )
     args = parser.parse_args(argv)
     # Any config file prints (a _base_ part too); keys, types and values are checked.
     cfg = load_config(args.config, args.cfg_options, required=())

@@ -23,8 +23,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     from hrnet_seg.engine.cli import add_data_root_arg, add_run_args, parse_run_args
 
     parser = argparse.ArgumentParser(description="Evaluate a segmentor checkpoint")
-    parser.add_argument("config")
-    parser.add_argument("checkpoint")
+    parser.add_argument("config", help="config file (the one the checkpoint was trained with)")
+    parser.add_argument("checkpoint", help="checkpoint file (.pth) to evaluate")
     add_run_args(parser, work_dir_help="where results.json and logs go")
     add_data_root_arg(parser)
     parser.add_argument("--mode", choices=["whole", "slide"], help="inference mode")

@@ -15,6 +15,10 @@ from tests.conftest import REPO
 
 SCRIPTS = ("tools/train.py", "slurm/submit.py", "slurm/sweep.py", "slurm/status.py",
            "slurm/collect.py")  # fmt: skip
+#: Every other command-line tool (their help texts too).
+TOOLS = ("tools/test.py", "tools/benchmark.py", "tools/benchmark_ddp.py", "tools/evaluate.py",
+         "tools/leaderboard.py", "tools/convert_checkpoint.py", "tools/convert_cityscapes.py",
+         "tools/make_demo_data.py", "tools/print_config.py", "tools/publish_model.py")  # fmt: skip
 TRAIN_FLAGS = ["--data-root", "/data", "--amp", "--seed", "3", "--deterministic",
                "--no-pretrained"]  # fmt: skip
 EXPECTED = TrainOptions(data_root="/data", amp=True, seed=3, deterministic=True, no_pretrained=True)
@@ -52,7 +56,7 @@ def test_train_and_the_launcher_read_one_set_of_training_options():
     assert options_from(submit).train == EXPECTED == options_from(sweep).train
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("script", SCRIPTS + TOOLS)
 def test_every_flag_has_a_help_text(script, monkeypatch, capsys):
     parser = parser_of(script, ["--help"], monkeypatch)
     missing = [
