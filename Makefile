@@ -19,6 +19,9 @@ TORCH ?= torch==2.13.0
 MMCV ?= lite
 STAMP := $(VENV)/.installed-$(MMCV)
 
+# pip prints errors only (-qq): a warning per package about an index folder of the
+# machine's pip config is not the project's to act on. PIP_QUIET=-q shows them.
+PIP_QUIET ?= -qq
 DEMO_DATA ?= data/demo/cityscapes
 DEMO_CONFIG ?= configs/demo/hrnet_w18s_demo_cityscapes.py
 
@@ -28,17 +31,17 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(if $(TORCH),$(BIN)/python -m pip install -q "$(TORCH)")
+	$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip
+	$(if $(TORCH),$(BIN)/python -m pip install $(PIP_QUIET) "$(TORCH)")
 ifeq ($(MMCV),full)
-	$(BIN)/python -m pip uninstall -q -y mmcv-lite || true
-	$(BIN)/python -m pip install -q "setuptools<81" wheel ninja
-	MMCV_WITH_OPS=1 MAX_JOBS=$${MAX_JOBS:-2} $(BIN)/python -m pip install -q --no-build-isolation "mmcv==2.1.0"
+	$(BIN)/python -m pip uninstall $(PIP_QUIET) -y mmcv-lite || true
+	$(BIN)/python -m pip install $(PIP_QUIET) "setuptools<81" wheel ninja
+	MMCV_WITH_OPS=1 MAX_JOBS=$${MAX_JOBS:-2} $(BIN)/python -m pip install $(PIP_QUIET) --no-build-isolation "mmcv==2.1.0"
 endif
-	$(BIN)/python -m pip install -q -e ".[$(MMCV),dev]"
+	$(BIN)/python -m pip install $(PIP_QUIET) -e ".[$(MMCV),dev]"
 	$(BIN)/python -m pip check
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m ruff check .
@@ -62,9 +65,9 @@ OLDEST_TORCH ?= torch==2.6.0
 OLDEST_VENV ?= .venv-oldest
 test-oldest-torch:
 	test -x $(OLDEST_VENV)/bin/python || $(PYTHON) -m venv $(OLDEST_VENV)
-	$(OLDEST_VENV)/bin/python -m pip install -q --upgrade pip
-	$(OLDEST_VENV)/bin/python -m pip install -q "$(OLDEST_TORCH)"
-	$(OLDEST_VENV)/bin/python -m pip install -q -e ".[lite,dev]"
+	$(OLDEST_VENV)/bin/python -m pip install $(PIP_QUIET) --upgrade pip
+	$(OLDEST_VENV)/bin/python -m pip install $(PIP_QUIET) "$(OLDEST_TORCH)"
+	$(OLDEST_VENV)/bin/python -m pip install $(PIP_QUIET) -e ".[lite,dev]"
 	$(OLDEST_VENV)/bin/python -m pip check
 	$(OLDEST_VENV)/bin/python -c "import torch; v = torch.__version__; print('torch', v); assert v.startswith('$(patsubst torch==%,%,$(OLDEST_TORCH))'), v"
 	$(OLDEST_VENV)/bin/python -m pytest -m "not slow and not slurm and not gpu" $(PYTEST_ARGS)

@@ -29,15 +29,40 @@ class _FileOnly(logging.Filter):
 
 _FILTER = _FileOnly()
 
+#: Openings of the validation's per-class table (evaluation/metric.py): during training
+#: it goes to the log file only (a 24-line table per validation would push the iteration
+#: lines away; the validation line keeps mIoU, mAcc and aAcc). tools/test.py shows it.
+VALIDATION_TABLE = ("per class results:", "\n+")
+
+
+class _ValidationTableInFile(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(VALIDATION_TABLE)
+
+
+_TABLE_FILTER = _ValidationTableInFile()
+
+
+def _terminal_handlers(logger: logging.Logger):
+    # FileHandler is a StreamHandler too: only the terminal ones.
+    return [
+        h
+        for h in logger.handlers
+        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+    ]
+
+
+def keep_validation_tables_in_file(logger: logging.Logger) -> None:
+    """During training: the per-class tables of validations in the log file only."""
+    for handler in _terminal_handlers(logger):
+        if _TABLE_FILTER not in handler.filters:
+            handler.addFilter(_TABLE_FILTER)
+
 
 def keep_console_short(logger: logging.Logger) -> None:
     """Keep mmengine's preamble off ``logger``'s terminal handlers (idempotent)."""
-    for handler in logger.handlers:
-        # FileHandler is a StreamHandler too: only the terminal ones get the filter.
-        terminal = isinstance(handler, logging.StreamHandler) and not isinstance(
-            handler, logging.FileHandler
-        )
-        if terminal and _FILTER not in handler.filters:
+    for handler in _terminal_handlers(logger):
+        if _FILTER not in handler.filters:
             handler.addFilter(_FILTER)
 
 

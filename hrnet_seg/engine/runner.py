@@ -36,7 +36,7 @@ from ..utils.state_dict import StateDictDiff
 from ..utils.torch_load import CheckpointReadError, UnsafeCheckpointError, load_checkpoint_file
 from . import rng
 from .checkpoint import TMP_SUFFIX, checkpoints_newest_first, fsync_and_replace
-from .console import keep_console_short, run_overview
+from .console import keep_console_short, keep_validation_tables_in_file, run_overview
 from .ddp import process_group_kwargs, register_comm_hook, wrapper_cfg
 from .work_dir import ensure_writable
 
@@ -74,6 +74,7 @@ class SegRunner(Runner):
             if self._val_loop is not None:
                 self._val_loop = self.build_val_loop(self._val_loop)
             self.logger.info(run_overview(self))
+        keep_validation_tables_in_file(self.logger)
         return super().train()
 
     def setup_env(self, env_cfg) -> None:

@@ -206,6 +206,7 @@ def test_auto_mode_with_a_key_and_no_network(tmp_path, demo_root, monkeypatch, c
     printed = "".join(capfd.readouterr())
     assert "environment variables will be ignored" not in printed
     assert "Run history" not in printed
+    assert "syncing is set to" not in printed  # offline: our warning names the folder
     run = read_run(find_run_files(tmp_path)[0])
     assert [r["iter"] for r in run.history if "train/loss" in r] == [1, 2]
 

@@ -244,6 +244,9 @@ class WandbLoggerHook(Hook):
                 why = f"online init failed ({type(exc).__name__}: {exc})"
                 mode = self.resolved_mode = "offline"
         if mode == "offline":
+            # Offline, wandb's three banner lines only repeat the folder that our own
+            # warning (a fallback) and the tools' last lines name: silent.
+            kwargs["settings"] = wandb.Settings(init_timeout=self.init_timeout, silent=True)
             self.run = wandb.init(mode="offline", **kwargs)
         if why:
             warnings.warn(
