@@ -18,6 +18,10 @@ FILE_ONLY = (
     "\n" + "-" * 60 + "\nSystem environment:",  # Runner._log_env
     "Config:\n",  # Runner.__init__ dumps cfg.pretty_text
     "Hooks will be executed in the following order:",
+    # LoggerHook's experiment name and CheckpointHook's folder: the overview names the
+    # work dir and the log file.
+    "Exp name: ",
+    "Checkpoints will be saved to ",
 )
 
 
