@@ -105,15 +105,14 @@ def config_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("official_configs")
 
 
-@pytest.mark.parametrize("branch, case", list(cases()))
-def test_converted_official_model_gives_the_official_outputs(branch, case, config_dir):
-    manifest, arrays = fixture(branch)
-    arch, head, mode = case["arch"], case["head"], case["mode"]
-    model, state = converted_model(branch, arch, head, case["align_corners"], config_dir)
+def run_case(model, state, case, manifest, dtype=torch.float32) -> dict[str, torch.Tensor]:
+    """The case's outputs of ``model`` (loaded with ``state``) in ``dtype``."""
+    head, mode = case["head"], case["mode"]
     model.load_state_dict(state, strict=False)  # a train-mode case updates BN statistics
+    model.to(dtype)
     getattr(model, mode)()
     batch = 1 if mode == "eval" else manifest["train_batch"]
-    x = random_input((batch, 3, *case["size"]), manifest["input_seed"])
+    x = random_input((batch, 3, *case["size"]), manifest["input_seed"]).to(dtype)
     heads = model.decode_head if head == "ocr" else [model.decode_head]
     with torch.no_grad():
         feats = model.extract_feat(x)
@@ -130,13 +129,32 @@ def test_converted_official_model_gives_the_official_outputs(branch, case, confi
                 heads[-1].dropout.p = 0.05
             else:
                 outputs["main"] = heads[0].forward(feats)
+    model.float()
+    return outputs
+
+
+@pytest.mark.parametrize("branch, case", list(cases()))
+def test_converted_official_model_gives_the_official_outputs(branch, case, config_dir):
+    manifest, arrays = fixture(branch)
+    arch, head = case["arch"], case["head"]
+    model, state = converted_model(branch, arch, head, case["align_corners"], config_dir)
+    outputs = run_case(model, state, case, manifest)
     assert sorted(outputs) == case["outputs"]
+    # The fixtures are float32 outputs of another machine: where this computation is
+    # ill-conditioned (train-mode BN over a batch of 2, OCR's attention), float32 rounding
+    # alone moves it, and differently per instruction set (AVX2 vs AVX-512 kernels). The
+    # bound adds that rounding, measured here against the same model in float64 (x3: the
+    # reference's own rounding, and margin), to the acceptance tolerance.
+    exact = run_case(model, state, case, manifest, dtype=torch.float64)
     for name, output in outputs.items():
         summary = {
             field: arrays[f"{case['name']}/{name}/{field}"]
             for field in ("shape", "max_abs", "probes", "projections")
         }
-        assert_matches(output, summary, manifest["input_seed"], f"{case['name']} {name}")
+        rounding = float((output.double() - exact[name]).abs().max())
+        assert_matches(
+            output, summary, manifest["input_seed"], f"{case['name']} {name}", slack=3 * rounding
+        )
 
 
 def test_the_fixtures_cover_what_the_issue_asks():
