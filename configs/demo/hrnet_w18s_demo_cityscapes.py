@@ -53,7 +53,7 @@ param_scheduler = [dict(type="PolyLR", eta_min=1e-5, power=0.9, begin=0, end=ite
 train_cfg = dict(max_iters=iters, val_interval=iters)
 default_hooks = dict(
     logger=dict(interval=10),  # a line every few seconds on a 2-core CPU
-    checkpoint=dict(interval=iters // 2, max_keep_ckpts=2),
+    checkpoint=dict(interval=iters, max_keep_ckpts=2),  # one save: the terminal fits a screen
 )
 env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0)

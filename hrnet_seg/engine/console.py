@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import logging
 import os.path as osp
+import re
 
 #: Openings of mmengine's log messages that go to the log file only.
 FILE_ONLY = (
@@ -25,10 +26,15 @@ FILE_ONLY = (
 )
 
 
+#: mmengine's per-iteration lines of an evaluation (``Iter(val) [10/10]  eta: ...``):
+#: the evaluation's progress bar says the same; its final line (the scores) stays.
+_EVAL_ITERATION = re.compile(r"^Iter\((val|test)\) \[\s*\d+/\d+\]\s+eta: ")
+
+
 class _FileOnly(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not message.startswith(FILE_ONLY)
+        return not (message.startswith(FILE_ONLY) or _EVAL_ITERATION.match(message))
 
 
 _FILTER = _FileOnly()
