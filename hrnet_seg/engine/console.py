@@ -159,29 +159,15 @@ def final_summary(
     return "\n".join(lines)
 
 
-def newest_checkpoint(work_dir: str) -> str | None:
-    """The checkpoint mmengine's CheckpointHook saved last (its ``last_checkpoint`` file)."""
-    try:
-        with open(osp.join(work_dir, "last_checkpoint")) as f:
-            path = f.read().strip()
-    except OSError:
-        return None
-    return path if path and osp.isfile(path) else None
-
-
 def run_summary(runner, *, checkpoint: str | None = None) -> str:
     """:func:`final_summary` of a finished ``runner``: the score from its ``results.json``;
-    the checkpoint it evaluated (test) or saved last (training)."""
-    import json
+    the checkpoint it evaluated (test) or its newest one (training)."""
+    from ..records.run_files import read_results
+    from .checkpoint import find_latest_checkpoint
 
-    try:
-        with open(osp.join(runner.work_dir, "results.json")) as f:
-            results = json.load(f)
-    except (OSError, ValueError):
-        results = None
     return final_summary(
         runner.work_dir,
-        results=results if isinstance(results, dict) else None,
-        checkpoint=checkpoint or newest_checkpoint(runner.work_dir),
+        results=read_results(runner.work_dir),
+        checkpoint=checkpoint or find_latest_checkpoint(runner.work_dir),
         log=log_file(runner),
     )

@@ -30,6 +30,27 @@ def test_preamble_goes_to_the_file_only(tmp_path):
     assert len(logger.handlers[0].filters) == 1
 
 
+def test_evaluation_iteration_lines_go_to_the_file_only(tmp_path):
+    logger = logging.getLogger("test_console_eval")
+    logger.setLevel(logging.INFO)
+    terminal = io.StringIO()
+    logger.addHandler(logging.StreamHandler(terminal))
+    logger.addHandler(logging.FileHandler(tmp_path / "run.log"))
+    keep_console_short(logger)
+    messages = [
+        "Iter(val) [10/10]    eta: 0:00:00  time: 1.0674  data_time: 0.0146",
+        "Iter(test) [ 5/500]  eta: 0:01:40  time: 0.2",
+        "Iter(val) [10/10]    aAcc: 96.7530  mIoU: 89.1414  mAcc: 94.0327",
+        "Iter(train) [300/300]  lr: 1.0e-05  eta: 0:00:00  time: 0.3",
+    ]
+    for message in messages:
+        logger.info(message)
+    for handler in logger.handlers:
+        handler.flush()
+    assert terminal.getvalue().splitlines() == messages[2:]
+    assert all(m in (tmp_path / "run.log").read_text() for m in messages)
+
+
 def test_final_summary_names_score_and_files(tmp_path):
     (tmp_path / "results.json").write_text("{}")
     run = tmp_path / "wandb" / "offline-run-20261127_120000-abc123"
