@@ -25,7 +25,7 @@ PIP_QUIET ?= -qq
 DEMO_DATA ?= data/demo/cityscapes
 DEMO_CONFIG ?= configs/demo/hrnet_w18s_demo_cityscapes.py
 
-.PHONY: install test test-slurm test-oldest-torch demo lint clean
+.PHONY: install test test-slurm oldest-torch test-oldest-torch demo lint clean
 install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
@@ -43,9 +43,15 @@ endif
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
+# Tests run in parallel, one pytest-xdist worker per core (each gets its share of torch's
+# threads, tests/conftest.py); worksteal evens out the few long integration tests.
+# PYTEST_WORKERS=0 runs them in one process.
+PYTEST_WORKERS ?= auto
+XDIST = -n $(PYTEST_WORKERS) --dist worksteal --durations=15
+
 test: $(STAMP)
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest -m "not slurm and not gpu" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slurm and not gpu" $(XDIST) $(PYTEST_ARGS)
 
 # The cluster is stopped however the tests end (the EXIT trap covers an interrupt), then
 # verify-clean fails the target if any process, namespace or link of it is left; pytest's
@@ -63,14 +69,18 @@ test-slurm: $(STAMP)
 # it, so this is the CUDA build (about 3 GB with its libraries), run on the CPU.
 OLDEST_TORCH ?= torch==2.6.0
 OLDEST_VENV ?= .venv-oldest
-test-oldest-torch:
+# oldest-torch: the venv and torch alone (the 3 GB download), which .ci/run overlaps with
+# the other installs; test-oldest-torch adds the project and runs the tests.
+oldest-torch:
 	test -x $(OLDEST_VENV)/bin/python || $(PYTHON) -m venv $(OLDEST_VENV)
 	$(OLDEST_VENV)/bin/python -m pip install $(PIP_QUIET) --upgrade pip
 	$(OLDEST_VENV)/bin/python -m pip install $(PIP_QUIET) "$(OLDEST_TORCH)"
+
+test-oldest-torch: oldest-torch
 	$(OLDEST_VENV)/bin/python -m pip install $(PIP_QUIET) -e ".[lite,dev]"
 	$(OLDEST_VENV)/bin/python -m pip check
 	$(OLDEST_VENV)/bin/python -c "import torch; v = torch.__version__; print('torch', v); assert v.startswith('$(patsubst torch==%,%,$(OLDEST_TORCH))'), v"
-	$(OLDEST_VENV)/bin/python -m pytest -m "not slow and not slurm and not gpu" $(PYTEST_ARGS)
+	$(OLDEST_VENV)/bin/python -m pytest -m "not slow and not slurm and not gpu" $(XDIST) $(PYTEST_ARGS)
 
 # Train a small HRNet on built-in Cityscapes-format data, on CPU, then evaluate it.
 demo: $(STAMP)

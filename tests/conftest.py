@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,26 @@ import hrnet_seg  # noqa: F401  (compat layer first, then mmseg)
 os.environ.setdefault("WANDB_MODE", "disabled")
 
 REPO = Path(__file__).resolve().parents[1]
+
+# A subprocess timeout in this suite guards against a hang; it never decides whether a
+# test passes. It is generous because the suite must pass on one core beside a CPU hog,
+# where a tool that takes 20 s on a quiet machine takes minutes.
+HANG_GUARD_S = 1800
+
+# pytest-xdist (make test runs `-n auto`): each worker gets its share of the cores, so
+# two workers' torch thread pools do not fight over the same cores (OpenMP threads that
+# oversubscribe run many times slower). Tools the tests start inherit the variable.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _threads = max(1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("OMP_NUM_THREADS", str(_threads))
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
+def free_port() -> int:
+    """A TCP port no one listens on now: fixed ports collide when tests run in parallel."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +83,7 @@ def mmseg_hrnet(arch: str = "W18") -> torch.nn.Module:
     return randomize(HRNet(extra=resolve_arch(arch).to_mmseg_extra()))
 
 
-def run_python(*args: str, cwd: Path = REPO, timeout: float = 120, env=None):
+def run_python(*args: str, cwd: Path = REPO, timeout: float = HANG_GUARD_S, env=None):
     """Run `python ARGS` from the repo root, as a user would."""
     return subprocess.run(
         [sys.executable, *args],

@@ -8,6 +8,7 @@
 #
 #   bash tools/gpu_bench.sh                      # on the GPU machine; JSON + log in $OUT
 #   DRY_RUN=1 bash tools/gpu_bench.sh            # the same steps, tiny and on CPU (tests)
+#   STEPS="w48_fcn_fp32_vs_mmseg" bash tools/gpu_bench.sh   # only the named steps
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python}
@@ -32,6 +33,7 @@ fi
 bench() {  # name, config, flags...
   local name=$1 config=$2 left=$((DEADLINE - SECONDS))
   shift 2
+  [[ -z "${STEPS:-}" || " $STEPS " == *" $name "* ]] || return 0
   echo "== $name" | tee -a "$OUT/summary.log"
   if ((left < 20)); then
     echo "   skipped: the ${BUDGET_S}s budget is spent" | tee -a "$OUT/summary.log"

@@ -9,7 +9,7 @@ import torch
 from hrnet_seg.benchmark.flops import official_gflops, segmentor_macs
 from hrnet_seg.benchmark.models import build, compile_segmentor
 from hrnet_seg.engine.config import load_config
-from tests.conftest import REPO, randomize
+from tests.conftest import HANG_GUARD_S, REPO, randomize
 
 W18 = REPO / "configs/hrnet_w18_cityscapes.py"
 OCR = REPO / "configs/hrnet_w18_ocr_cityscapes.py"
@@ -109,8 +109,17 @@ def test_params_and_official_flops(config, params, gflops, macs):
     assert round(official_gflops(counted), 1) == gflops
 
 
+GPU_STEPS = [
+    f"w48_{model}_{step}"
+    for model in ("fcn", "ocr")
+    for step in ("bf16_cl_vs_mmseg", "bf16_cl_compile", "bf16_cl_maxbatch", "fp32_vs_mmseg")
+]
+
+
+# One step per test (the script's STEPS), so that parallel workers share the eight.
 @pytest.mark.slow
-def test_gpu_script_dry_run_on_cpu(tmp_path):
+@pytest.mark.parametrize("step", GPU_STEPS)
+def test_gpu_script_dry_run_on_cpu(tmp_path, step):
     import json
     import os
     import subprocess
@@ -119,23 +128,24 @@ def test_gpu_script_dry_run_on_cpu(tmp_path):
     # The script's time budget guards the GPU run; here it must not decide the outcome
     # (a loaded or slow CPU would skip steps): the budget logic has its own test below.
     env = {**os.environ, "DRY_RUN": "1", "OUT": str(tmp_path), "PY": sys.executable}
-    env["BUDGET_S"] = "100000"
+    env.update(BUDGET_S="100000", STEPS=step)
     result = subprocess.run(
         ["bash", "tools/gpu_bench.sh"], cwd=REPO, env=env, capture_output=True, text=True,
-        timeout=3600,
+        timeout=HANG_GUARD_S,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    runs = sorted(p.name for p in tmp_path.glob("*.json"))
-    assert len(runs) == 8
-    side_by_side = json.loads((tmp_path / "w48_fcn_bf16_cl_vs_mmseg.json").read_text())
-    expected = {"train_speedup", "infer_whole_speedup", "train_mmseg_img_per_s"}
-    expected |= {f"train_speedup_vs_{name}" for name in ("mmseg", "mmseg_cl", "mmseg_cl_bf16")}
-    assert expected <= set(side_by_side)
-    fp32 = json.loads((tmp_path / "w48_ocr_fp32_vs_mmseg.json").read_text())
-    assert {"train_speedup_vs_mmseg", "train_speedup_vs_mmseg_cl"} <= set(fp32)
-    assert "train_speedup_vs_mmseg_bf16" not in fp32
-    compiled = json.loads((tmp_path / "w48_ocr_bf16_cl_compile.json").read_text())
-    assert compiled["options"]["compile"] and compiled["train_mfu_pct"] > 0
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == [f"{step}.json"], result.stdout
+    record = json.loads((tmp_path / f"{step}.json").read_text())
+    if step.endswith("vs_mmseg"):
+        assert {"train_speedup_vs_mmseg", "train_speedup_vs_mmseg_cl"} <= set(record)
+    if step == "w48_fcn_bf16_cl_vs_mmseg":
+        expected = {"train_speedup", "infer_whole_speedup", "train_mmseg_img_per_s"}
+        expected |= {f"train_speedup_vs_{name}" for name in ("mmseg", "mmseg_cl", "mmseg_cl_bf16")}
+        assert expected <= set(record)
+    if step == "w48_ocr_fp32_vs_mmseg":
+        assert "train_speedup_vs_mmseg_bf16" not in record
+    if step.endswith("compile"):
+        assert record["options"]["compile"] and record["train_mfu_pct"] > 0
 
 
 def test_gpu_script_stops_at_its_budget(tmp_path):
@@ -147,7 +157,7 @@ def test_gpu_script_stops_at_its_budget(tmp_path):
     env["BUDGET_S"] = "0"
     result = subprocess.run(
         ["bash", "tools/gpu_bench.sh"], cwd=REPO, env=env, capture_output=True, text=True,
-        timeout=60,
+        timeout=HANG_GUARD_S,
     )  # fmt: skip
     assert result.returncode == 0
     assert result.stdout.count("skipped: the 0s budget is spent") == 8

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from hrnet_seg.benchmark.scaling import Variant, VariantError, scaling_table
-from tests.conftest import run_python
+from tests.conftest import free_port, run_python
 from tests.integration.conftest import DEMO
 
 pytestmark = pytest.mark.slow
@@ -16,11 +16,10 @@ pytestmark = pytest.mark.slow
 def test_two_ranks_time_every_variant(tmp_path):
     out = tmp_path / "2x1.json"
     res = run_python(
-        "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29519",
+        "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(free_port()),
         "tools/benchmark_ddp.py", DEMO, "--launcher", "pytorch", "--crop", "64", "128",
         "--steps", "1", "--rounds", "1", "--warmup", "0", "--variants", "fp32:25", "bf16:1",
         "--json", str(out),
-        timeout=300,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     record = json.loads(out.read_text())

@@ -15,12 +15,7 @@ from mmengine.config import Config
 
 from hrnet_seg.engine import ddp
 from hrnet_seg.engine.config import preflight_train
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import HANG_GUARD_S, free_port
 
 
 def _init(rank, port, **dist_cfg):
@@ -78,7 +73,7 @@ def _reference_grads() -> list[torch.Tensor]:
 
 
 def test_gradients_are_averaged_in_the_configured_precision(tmp_path):
-    mp.spawn(_ddp_main, args=(_free_port(), str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(_ddp_main, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
     ranks = [pickle.loads((tmp_path / f"rank{r}.pkl").read_bytes()) for r in range(2)]
     reference = _reference_grads()
     for hook in (None, "bf16_compress"):
@@ -103,13 +98,17 @@ def test_gradients_are_averaged_in_the_configured_precision(tmp_path):
 
 
 def _timeout_main(rank, port, out_dir):
-    _init(rank, port, backend="gloo", timeout=3)
+    # The rendezvous gets the default timeout: on a loaded machine the peer's start (a
+    # spawn that imports torch) can take longer than the 3 s under test. The collective
+    # runs in a group made with the configured settings, once both ranks are up.
+    _init(rank, port)
+    group = torch_dist.new_group(backend="gloo", **ddp.process_group_kwargs(dict(timeout=3)))
     if rank == 1:
-        time.sleep(30)  # alive, but never joins the collective: a hung or lost peer
+        time.sleep(HANG_GUARD_S)  # alive, but never joins the collective: a hung peer
         return
     start = time.monotonic()
     try:
-        torch_dist.all_reduce(torch.ones(1))
+        torch_dist.all_reduce(torch.ones(1), group=group)
         outcome = "completed"
     except RuntimeError as exc:
         outcome = str(exc)
@@ -118,9 +117,9 @@ def _timeout_main(rank, port, out_dir):
 
 
 def test_a_collective_with_a_missing_peer_fails_after_the_configured_timeout(tmp_path):
-    ctx = mp.start_processes(_timeout_main, args=(_free_port(), str(tmp_path)), nprocs=2,
+    ctx = mp.start_processes(_timeout_main, args=(free_port(), str(tmp_path)), nprocs=2,
                              join=False, start_method="spawn")  # fmt: skip
-    deadline = time.monotonic() + 120  # a hang guard: the timeout is 3 s
+    deadline = time.monotonic() + HANG_GUARD_S  # a hang guard: the timeout is 3 s
     while not (tmp_path / "rank0.txt").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     for process in ctx.processes:

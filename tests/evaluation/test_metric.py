@@ -5,7 +5,6 @@ from __future__ import annotations
 import doctest
 import math
 import pickle
-import socket
 
 import numpy as np
 import pytest
@@ -21,6 +20,7 @@ from mmseg.structures import SegDataSample
 from hrnet_seg.evaluation import metric as metric_module
 from hrnet_seg.evaluation.confusion import confusion_matrix, summarize
 from hrnet_seg.evaluation.metric import ConfusionMatrixMetric
+from tests.conftest import free_port
 
 CLASSES = ("road", "sidewalk", "car", "person")
 K = len(CLASSES)
@@ -137,12 +137,6 @@ def test_docstring_example():
 NUM_SAMPLES = 7  # odd: rank 0 gets 4 images, rank 1 gets 3
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _rank_main(rank: int, world_size: int, port: int, out_dir: str) -> None:
     import hrnet_seg  # noqa: F401  (a spawned process starts from scratch)
 
@@ -163,7 +157,7 @@ def _rank_main(rank: int, world_size: int, port: int, out_dir: str) -> None:
 
 
 def test_two_ranks_equal_one_process_exactly(tmp_path):
-    mp.spawn(_rank_main, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(_rank_main, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
 
     single = build_metric()
     single.process({}, make_samples(NUM_SAMPLES))

@@ -29,7 +29,7 @@ def test_demo_and_its_evaluations_join_the_board_once_as_built_in_data(
     for flags in (["--mode", "whole"], ["--mode", "slide"], ["--tta"]):
         result = run_python(
             str(REPO / "tools/test.py"), str(REPO / DEMO), str(checkpoint),
-            "--data-root", str(demo_root), *flags, cwd=tmp_path, timeout=600,
+            "--data-root", str(demo_root), *flags, cwd=tmp_path,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr[-2000:]
         # No stack warning between the progress lines (--tta printed one), and the
@@ -50,7 +50,7 @@ def test_demo_and_its_evaluations_join_the_board_once_as_built_in_data(
     board_dir = tmp_path / "board"
     cli = run_python(
         str(REPO / "tools/leaderboard.py"), "work_dirs", "--out", str(board_dir),
-        cwd=tmp_path, timeout=300,
+        cwd=tmp_path,
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr
     sections = cli.stdout.split("\n\n")

@@ -20,7 +20,7 @@ import pytest
 from mmengine.hooks import Hook
 
 from hrnet_seg.utils.torch_load import load_checkpoint_file
-from tests.conftest import REPO, run_python
+from tests.conftest import HANG_GUARD_S, REPO, run_python
 from tests.integration.conftest import DEMO, read_json, tiny_options, train
 
 pytestmark = pytest.mark.slow
@@ -257,7 +257,7 @@ def start_training(work_dir, demo_root, log, *extra):
     )  # fmt: skip
 
 
-def wait_for(path, text, proc, timeout=300):
+def wait_for(path, text, proc, timeout=HANG_GUARD_S):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists() and text in path.read_text():
@@ -300,7 +300,7 @@ def test_ctrl_c_saves_and_says_how_to_resume(tmp_path, demo_root):
         first = start_training(work_dir, demo_root, log, *flags)
     wait_for(tmp_path / "first.log", "Iter(train) [  3/400]", first)
     first.send_signal(signal.SIGINT)
-    assert first.wait(timeout=300) == 130
+    assert first.wait(timeout=HANG_GUARD_S) == 130
     out = (tmp_path / "first.log").read_text()
     assert "Traceback" not in out
     last = out.strip().splitlines()[-1]
@@ -318,7 +318,7 @@ def test_ctrl_c_saves_and_says_how_to_resume(tmp_path, demo_root):
         second = start_training(work_dir, demo_root, log, *flags, "--resume")
     wait_for(tmp_path / "second.log", f"Iter(train) [{stopped + 2:3d}/400]", second)
     second.send_signal(signal.SIGINT)
-    assert second.wait(timeout=300) == 130
+    assert second.wait(timeout=HANG_GUARD_S) == 130
     out = (tmp_path / "second.log").read_text()
     assert f"Iter(train) [{stopped + 1:3d}/400]" in out
     assert f"Iter(train) [{stopped:3d}/400]" not in out

@@ -89,14 +89,14 @@ def test_tools_test_gives_mmseg_own_predictions(tmp_path):
     torch.save({"state_dict": model.state_dict(), "meta": {}}, tmp_path / "mmseg.pth")
     Config(config).dump(str(tmp_path / "mmseg_config.py"))
 
-    theirs = run_python("-c", MMSEG_TEST, str(tmp_path / "mmseg_config.py"), timeout=600)
+    theirs = run_python("-c", MMSEG_TEST, str(tmp_path / "mmseg_config.py"))
     assert theirs.returncode == 0, theirs.stderr[-3000:]
 
     def ours(name, *options):
         result = run_python(
             "tools/test.py", DEMO, str(tmp_path / "mmseg.pth"), "--data-root", str(root),
             "--work-dir", str(tmp_path / name), "--out", str(tmp_path / f"{name}_out"),
-            *options, timeout=600,
+            *options,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr[-3000:]
         return tmp_path / f"{name}_out"

@@ -47,12 +47,12 @@ def test_published_checkpoint_is_plain_and_mmseg_tools_score_it(trained, demo_ro
     # as our tools/test.py scores the training checkpoint.
     ours = run_python(
         "tools/test.py", DEMO, str(checkpoint), "--data-root", str(demo_root),
-        "--work-dir", str(tmp_path / "ours"), timeout=600,
+        "--work-dir", str(tmp_path / "ours"),
     )  # fmt: skip
     assert ours.returncode == 0, ours.stderr[-2000:]
     theirs = run_python(
         MMSEG_TEST, DEMO, str(published), "--work-dir", str(tmp_path / "mmseg"),
-        "--cfg-options", f"test_dataloader.dataset.data_root={demo_root}", timeout=600,
+        "--cfg-options", f"test_dataloader.dataset.data_root={demo_root}",
     )  # fmt: skip
     assert theirs.returncode == 0, theirs.stderr[-2000:]
     miou = re.findall(r"Iter\(test\) \[\d+/\d+\]\s+aAcc: [\d.]+\s+mIoU: ([\d.]+)", theirs.stdout)

@@ -27,7 +27,7 @@ def test_the_demo_fits_a_screen_and_ends_with_score_and_paths(demo_root, tmp_pat
     result = run_python(
         "tools/train.py", DEMO, "--data-root", str(demo_root), "--work-dir", str(work_dir),
         "--cfg-options", "train_cfg.max_iters=20", "train_cfg.val_interval=20",
-        "train_dataloader.batch_size=2", timeout=900,
+        "train_dataloader.batch_size=2",
         env={"WANDB_MODE": "offline"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]

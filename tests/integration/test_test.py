@@ -11,7 +11,7 @@ import pytest
 
 from hrnet_seg.evaluation import evaluate_folder
 from hrnet_seg.evaluation.pictures import GAP
-from tests.conftest import run_python
+from tests.conftest import free_port, run_python
 from tests.evaluation.test_evaluate_tool import official_cityscapes_scores
 from tests.integration.conftest import DEMO, read_json
 
@@ -20,9 +20,9 @@ pytestmark = pytest.mark.slow
 
 def run_test_tool(*args, torchrun=0, **kwargs):
     prefix = ["-m", "torch.distributed.run", "--nproc-per-node", str(torchrun),
-              "--master-port", "29531"] if torchrun else []  # fmt: skip
+              "--master-port", str(free_port())] if torchrun else []  # fmt: skip
     launcher = ["--launcher", "pytorch"] if torchrun else []
-    return run_python(*prefix, "tools/test.py", *args, *launcher, timeout=300, **kwargs)
+    return run_python(*prefix, "tools/test.py", *args, *launcher, **kwargs)
 
 
 def test_two_process_evaluation_equals_one_process(trained, demo_root, tmp_path):

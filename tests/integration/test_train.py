@@ -5,7 +5,6 @@ from __future__ import annotations
 import glob
 import os
 import random
-import time
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ from mmengine.hooks import Hook
 
 from hrnet_seg.engine.hooks import NonFiniteLossError
 from hrnet_seg.utils.torch_load import load_checkpoint_file
-from tests.conftest import run_python
+from tests.conftest import free_port, run_python
 from tests.integration.conftest import DEMO, read_json, train
 
 pytestmark = pytest.mark.slow
@@ -212,10 +211,9 @@ def test_torchrun_two_processes_on_cpu(tmp_path, demo_root):
 
     options = [f"{k}={v}" for k, v in tiny_options(4).items()]
     result = run_python(
-        "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
+        "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(free_port()),
         "tools/train.py", DEMO, "--launcher", "pytorch", "--work-dir", str(tmp_path),
         "--data-root", str(demo_root), "--cfg-options", *options,
-        timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     results = read_json(tmp_path / "results.json")
@@ -228,13 +226,15 @@ def test_torchrun_two_processes_on_cpu(tmp_path, demo_root):
     assert results["ranks"][0]["params_sha256"] == results["ranks"][1]["params_sha256"]
 
 
-def test_no_data_is_a_clear_error_within_seconds(tmp_path):
-    start = time.monotonic()
+def test_no_data_is_a_clear_error_before_anything_is_built(tmp_path):
     result = run_python(
-        "tools/train.py", "configs/hrnet_w48_cityscapes.py", "--work-dir", str(tmp_path),
+        "tools/train.py", "configs/hrnet_w48_cityscapes.py", "--work-dir", str(tmp_path / "run"),
         env={"HRNET_SEG_DATA": str(tmp_path / "nowhere")},
     )  # fmt: skip
-    assert time.monotonic() - start < 30
+    # Stopped by the preflight, before the runner made its work dir: no model was built and
+    # no data loader started, so the error comes within seconds on any machine (a check
+    # of the structure, not of the clock).
+    assert not (tmp_path / "run").exists()
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith(

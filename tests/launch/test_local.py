@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_python
+from tests.conftest import HANG_GUARD_S, run_python
 from tests.integration.conftest import DEMO, tiny_options
 
 pytestmark = pytest.mark.slow
@@ -19,7 +19,7 @@ def test_local_executor_runs_two_ddp_tasks(tmp_path, demo_root):
     res = run_python(
         "slurm/submit.py", DEMO, "--local", "--tasks-per-node", "2", "--cpus-per-task", "1",
         "--wait", "--work-dir-root", str(tmp_path), "--data-root", str(demo_root),
-        "--cfg-options", *options, timeout=300,
+        "--cfg-options", *options,
     )  # fmt: skip
     assert res.returncode == 0, res.stdout + res.stderr
     assert re.search(r"hrnet_w18s_demo_cityscapes\s+\d+\s+done\s+4/4\s+\d+\.\d\d", res.stdout)
@@ -36,7 +36,7 @@ def test_gpu_job_check_script_dry_run(tmp_path):
 
     res = subprocess.run(
         ["bash", "slurm/gpu_job_check.sh"], cwd=Path(__file__).parents[2], capture_output=True,
-        text=True, timeout=300,
+        text=True, timeout=HANG_GUARD_S,
         env={**os.environ, "DRY_RUN": "1", "OUT": str(tmp_path), "PY": sys.executable},
     )  # fmt: skip
     assert res.returncode == 0, res.stdout + res.stderr

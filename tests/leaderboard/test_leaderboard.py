@@ -32,6 +32,7 @@ from hrnet_seg.leaderboard import (
     to_terminal,
 )
 from hrnet_seg.leaderboard.rows import backbone_name, gpu_type, head_name
+from tests.conftest import HANG_GUARD_S
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -464,7 +465,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         cwd=REPO,
-        timeout=120,
+        timeout=HANG_GUARD_S,
     )
 
 
@@ -529,7 +530,7 @@ def test_real_training_run_joins_the_board(tmp_path):
         cwd=REPO,
         check=True,
         capture_output=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
     work_dir = tmp_path / "runs" / "demo"
     subprocess.run(
@@ -550,7 +551,7 @@ def test_real_training_run_joins_the_board(tmp_path):
         cwd=REPO,
         check=True,
         capture_output=True,
-        timeout=600,
+        timeout=HANG_GUARD_S,
     )
     (row,) = rows_from_work_dirs([tmp_path / "runs"])
     assert row.model == "hrnet_w18s_demo_cityscapes"

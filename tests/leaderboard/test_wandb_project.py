@@ -270,7 +270,8 @@ def test_cli_with_an_unreachable_server_fails_within_its_timeout(monkeypatch, ca
     err = capsys.readouterr().err
     assert code == 2, err
     assert "could not sign in to W&B at http://127.0.0.1:9 within 2 s" in err
-    assert elapsed < 15, elapsed
+    # 2 s asked for; the bound leaves room for a loaded machine (a hang guard, generous).
+    assert elapsed < 60, elapsed
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,8 @@ def test_a_hung_service_is_killed_after_the_timeout(tmp_path, monkeypatch):
     monkeypatch.setattr(wandb, "teardown", service.wait)
     start = time.monotonic()
     assert wandb_access.teardown(timeout_s=0.5) is False
-    assert time.monotonic() - start < 5
+    # The service would sleep 300 s; 60 s leaves room for a loaded machine.
+    assert time.monotonic() - start < 60
     assert service.poll() is not None  # killed
 
 
