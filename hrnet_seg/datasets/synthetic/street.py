@@ -60,9 +60,9 @@ class _Street:
 
 def street_scene(rng: np.random.Generator, *, height: int, width: int) -> list[LabeledPolygon]:
     """A street scene as Cityscapes polygons, back to front (see the module's docstring)."""
-    # The steps run in painting order, and each draws from ``rng`` in turn: reordering
-    # them (or the draws inside one) changes every image, which the pinned digests in
-    # tests/datasets/synthetic_digests.json catch.
+    # The steps run in painting order and draw from ``rng`` in turn: reordering them, or
+    # the draws inside one, changes the images (tests/datasets/synthetic_digests.json pins
+    # them). The far row is placed once, for the wall and fence and the far vehicles.
     street = _Street.draw(rng, height=height, width=width)
     objects = _sky(street)
     objects += _skyline(rng, street)
