@@ -3,7 +3,7 @@
     python tools/make_demo_data.py --dataset cityscapes --out data/demo/cityscapes
     python tools/make_demo_data.py --dataset ade20k --out data/demo/ade20k --num-train 20
 
-Scenes are drawn from scratch (see hrnet_seg/datasets/synthetic.py): nothing is
+Scenes are drawn from scratch (see hrnet_seg/datasets/synthetic/): nothing is
 downloaded, and the same arguments always give the same files. The root gets a marker
 file (hrnet_seg_builtin_data.json): runs evaluated on it are recorded as built-in data
 and kept apart from the published figures on the leaderboard.
