@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ..datasets.formats import DATASETS, format_of
 from ..datasets.identity import BUILTIN, REAL
 from ..errors import UserError
 from ..records.benchmark_file import (
@@ -34,7 +35,6 @@ from ..records.benchmark_file import (
 )
 from ..records.run_files import ENV_FILE, gpu_hours, read_json
 
-DATASETS = ("cityscapes", "ade20k")
 METRICS = ("mIoU", "mIoU_slide", "mIoU_ms_flip", "mAcc", "fps", "gflops", "params")
 REFERENCE_CSV = "published_results.csv"
 # The inference modes of tools/test.py and the column each one's mIoU goes to: the
@@ -127,18 +127,16 @@ class Row:
 
 
 def normalise_dataset(name: str | None) -> str | None:
-    """``CheckedCityscapesDataset``, ``CityscapesDataset``, ``cityscapes`` -> ``cityscapes``;
-    ``ADE20KDataset``, ``ade`` -> ``ade20k``; anything else lower-cased."""
+    """A known dataset's key (:func:`~hrnet_seg.datasets.formats.format_of`:
+    ``CheckedCityscapesDataset``, ``CityscapesDataset``, ``Cityscapes`` -> ``cityscapes``;
+    ``ADE20KDataset`` -> ``ade20k``); any other name lower-cased, without a ``Checked``
+    prefix and a ``Dataset`` suffix (``PascalVOCDataset`` -> ``pascalvoc``)."""
     if not name:
         return None
-    key = name.lower()
-    key = key.removeprefix("checked")
-    key = key.removesuffix("dataset")
-    if key.startswith("cityscapes"):
-        return "cityscapes"
-    if key.startswith("ade"):
-        return "ade20k"
-    return key
+    fmt = format_of(name)
+    if fmt is not None:
+        return fmt.key
+    return name.lower().removeprefix("checked").removesuffix("dataset")
 
 
 def head_name(heads: Iterable[str] | None) -> str | None:
