@@ -21,6 +21,7 @@ from mmengine.config import Config, ConfigDict
 from ..datasets import apply_data_root, check_split
 from ..datasets.formats import format_of, require_format
 from ..errors import ConfigValueError, UserError
+from ..models.inference import slide_test_cfg
 from ..models.pretrained import check_pretrained_in_config
 from ..models.reproduce import apply_reproduce
 from .cli import TrainOptions
@@ -483,9 +484,7 @@ def configure_test(
     cfg.resume = False
     if mode == "slide":
         crop = tuple(cfg.model.data_preprocessor.get("size") or (512, 1024))
-        # mmseg's convention: windows of the training crop, 2/3 overlap stride.
-        stride = tuple(max(1, (2 * c) // 3) for c in crop)
-        cfg.model.test_cfg = dict(mode="slide", crop_size=crop, stride=stride)
+        cfg.model.test_cfg = slide_test_cfg(crop)
     elif mode == "whole":
         cfg.model.test_cfg = dict(mode="whole")
     if tta:
