@@ -33,7 +33,7 @@ from ..records.benchmark_file import (
     size_text,
     speed_conditions,
 )
-from ..records.run_files import ENV_FILE, gpu_hours, read_json
+from ..records.run_files import ENV_FILE, RESULTS_FILE, gpu_hours, read_json
 
 METRICS = ("mIoU", "mIoU_slide", "mIoU_ms_flip", "mAcc", "fps", "gflops", "params")
 REFERENCE_CSV = "published_results.csv"
@@ -222,7 +222,7 @@ def row_from_work_dir(work_dir: str | Path) -> Row | None:
     """The row of one work dir's ``results.json``; None (with a
     :class:`SkippedRunWarning` naming the file) when it is unreadable or has no mIoU."""
     work_dir = Path(work_dir)
-    path = work_dir / "results.json"
+    path = work_dir / RESULTS_FILE
     results = read_json(path)
     if results is None:
         warnings.warn(
