@@ -10,6 +10,12 @@ class UserError(Exception):
     """An error whose message says what is wrong, where, and how to fix it."""
 
 
+class ConfigValueError(UserError, ValueError):
+    """A config value of the wrong type or out of range; the message names the key.
+    Here, not in :mod:`hrnet_seg.engine.config`, so that the layers below the engine
+    (datasets, models) can name a config key too."""
+
+
 def user_message(exc: BaseException) -> str:
     """The message of ``exc`` without a worker's traceback.
 

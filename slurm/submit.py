@@ -18,13 +18,12 @@ from hrnet_seg.errors import run_tool
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
-
+    from hrnet_seg.engine.cli import add_cfg_options_arg
     from hrnet_seg.launch.cli import add_resource_args
 
     parser = argparse.ArgumentParser(description="Submit a training run to Slurm (submitit)")
     parser.add_argument("config", help="train config file path")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="key=value overrides")
+    add_cfg_options_arg(parser)
     parser.add_argument("--name", help="run name (work dir ROOT/NAME); default: the config's")
     add_resource_args(parser)
     return parser.parse_args(argv)

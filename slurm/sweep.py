@@ -18,15 +18,14 @@ from hrnet_seg.errors import run_tool
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
-
+    from hrnet_seg.engine.cli import add_cfg_options_arg
     from hrnet_seg.launch.cli import add_resource_args
 
     parser = argparse.ArgumentParser(description="Submit a sweep as a Slurm job array")
     parser.add_argument("configs", nargs="*", help="config files (or in the sweep file)")
     parser.add_argument("--file", dest="sweep_file", help="sweep YAML (name, configs, grid, ...)")
     parser.add_argument("--grid", nargs="+", metavar="KEY=V1,V2", help="values to sweep")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="fixed overrides")
+    add_cfg_options_arg(parser, help="fixed overrides of every run, key=value")
     parser.add_argument("--name", help="sweep name: folder ROOT/NAME and W&B group")
     parser.add_argument("--max-parallel", type=int, help="runs at once (the array's %%N)")
     add_resource_args(parser)

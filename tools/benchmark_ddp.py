@@ -21,6 +21,8 @@ from hrnet_seg.errors import UserError, run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    from hrnet_seg.engine.cli import ValuesAction
+
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("config", nargs="?", help="the model to train (its dist_cfg timeout applies)")
     p.add_argument(
@@ -34,6 +36,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--variants",
         nargs="+",
+        action=ValuesAction,
         default=["fp32:25", "bf16:25", "fp32:100", "bf16:100"],
         help="gradient precision:bucket size in MB, each timed (fp32 or bf16 comm hook)",
     )

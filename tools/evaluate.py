@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 import hrnet_seg  # noqa: F401  (mmcv-lite compat layer before mmseg)
+from hrnet_seg.datasets.formats import DATASETS
 from hrnet_seg.errors import run_tool
 from hrnet_seg.evaluation import evaluate_folder, format_table, nan_to_none
-from hrnet_seg.evaluation.export import DATASETS
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -10,18 +10,12 @@ from hrnet_seg.errors import run_tool
 
 
 def main(argv=None) -> int:
-    from mmengine.config import DictAction
-
+    from hrnet_seg.engine.cli import add_cfg_options_arg
     from hrnet_seg.engine.config import load_config
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("config", help="config file")
-    parser.add_argument(
-        "--cfg-options",
-        nargs="+",
-        action=DictAction,
-        help="override config settings, key=value (mmengine syntax)",
-    )
+    add_cfg_options_arg(parser)
     args = parser.parse_args(argv)
     # Any config file prints (a _base_ part too); keys, types and values are checked.
     cfg = load_config(args.config, args.cfg_options, required=())

@@ -9,6 +9,7 @@ import torch
 from mmengine.config import Config
 
 from ..evaluation.confusion import confusion_matrix
+from ..models.inference import slide_test_cfg
 from .flops import official_gflops, segmentor_macs
 from .models import build, compile_segmentor
 from .models import num_classes as classes_of
@@ -165,11 +166,7 @@ def _inference(models, opts: BenchmarkOptions, device, num_classes: int, result:
         }
         if mode == "slide":
             for v in models.values():
-                plain = v.model
-                h, w = opts.crop
-                plain.test_cfg = dict(
-                    mode="slide", crop_size=(h, w), stride=(2 * h // 3, 2 * w // 3)
-                )
+                v.model.test_cfg = slide_test_cfg(opts.crop)
         times = alternate(fns, device=device, warmup=opts.warmup, repeats=opts.repeats)
         size = f"{opts.infer_size[0]}x{opts.infer_size[1]}"
         for name, values in times.items():

@@ -1,5 +1,5 @@
-"""Datasets: layout checks, the checked Cityscapes / ADE20K datasets, data roots, and
-the built-in data generator."""
+"""Datasets: the known formats, layout checks, the checked Cityscapes / ADE20K datasets,
+data roots, and the built-in data generator."""
 
 from .checked import (
     CheckedADE20KDataset,
@@ -8,12 +8,14 @@ from .checked import (
     LabelValueError,
 )
 from .data_root import ENV_VAR, apply_data_root
-from .layout import ADE20K, CITYSCAPES, DatasetLayoutError, check_split
+from .formats import ADE20K, CITYSCAPES, FORMATS, format_of
+from .layout import DatasetLayoutError, check_split
 
 __all__ = [
     "ADE20K",
     "CITYSCAPES",
     "ENV_VAR",
+    "FORMATS",
     "CheckedADE20KDataset",
     "CheckedCityscapesDataset",
     "CorruptFileError",
@@ -21,4 +23,5 @@ __all__ = [
     "LabelValueError",
     "apply_data_root",
     "check_split",
+    "format_of",
 ]

@@ -13,7 +13,8 @@ from mmseg.datasets import ADE20KDataset, CityscapesDataset
 from mmseg.registry import DATASETS
 
 from ..errors import UserError
-from .layout import ADE20K, CITYSCAPES, DatasetFormat, check_split
+from .formats import ADE20K, CITYSCAPES, DatasetFormat
+from .layout import check_split
 
 
 class CorruptFileError(UserError, OSError):

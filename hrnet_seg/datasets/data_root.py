@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import os
 
+from .formats import format_of
+
 ENV_VAR = "HRNET_SEG_DATA"
-#: Folder of each dataset under $HRNET_SEG_DATA (mmseg's layout under data/).
-SUBDIRS = {
-    "Cityscapes": "cityscapes",
-    "ADE20K": os.path.join("ade", "ADEChallengeData2016"),
-}
 _LOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
-
-
-def _family(dataset_type: str) -> str | None:
-    for family in SUBDIRS:
-        if family.lower() in dataset_type.lower():
-            return family
-    return None
 
 
 def apply_data_root(cfg, *, cli_root: str | None = None) -> str | None:
@@ -25,7 +15,9 @@ def apply_data_root(cfg, *, cli_root: str | None = None) -> str | None:
     when the config's own ``data_root`` stays.
 
     ``cli_root`` is the dataset root itself; ``$HRNET_SEG_DATA`` is the folder that
-    holds ``cityscapes/`` and ``ade/ADEChallengeData2016/`` (like mmseg's ``data/``).
+    holds each known dataset's folder (``cityscapes/``, ``ade/ADEChallengeData2016/``:
+    :attr:`~.formats.DatasetFormat.data_subdir`, like mmseg's ``data/``); a dataset of
+    another type keeps its config's root.
     """
     env_root = os.environ.get(ENV_VAR)
     if not cli_root and not env_root:
@@ -39,10 +31,10 @@ def apply_data_root(cfg, *, cli_root: str | None = None) -> str | None:
         if cli_root:
             root = cli_root
         else:
-            family = _family(str(dataset.get("type", "")))
-            if family is None:
+            fmt = format_of(dataset.get("type"))
+            if fmt is None:
                 continue
-            root = os.path.join(env_root, SUBDIRS[family])
+            root = os.path.join(env_root, fmt.data_subdir)
         dataset["data_root"] = root
         used = root
     return used

@@ -6,60 +6,19 @@ preflight and when a dataset is built; sizes only then (see :func:`check_sizes`)
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from ..errors import UserError
+from .formats import CITYSCAPES, FORMATS, DatasetFormat
 
 
 class DatasetLayoutError(UserError, FileNotFoundError):
     """The dataset on disk does not have the expected layout or content."""
 
 
-@dataclass(frozen=True)
-class DatasetFormat:
-    """How one benchmark lays out its files, and how a user gets them."""
-
-    name: str
-    img_suffix: str
-    seg_map_suffix: str
-    layout: str
-    how_to_get: str
-
-
-CITYSCAPES = DatasetFormat(
-    name="Cityscapes",
-    img_suffix="_leftImg8bit.png",
-    seg_map_suffix="_gtFine_labelTrainIds.png",
-    layout=(
-        "  {root}/\n"
-        "    leftImg8bit/{{train,val}}/<city>/<city>_<seq>_<frame>_leftImg8bit.png\n"
-        "    gtFine/{{train,val}}/<city>/<city>_<seq>_<frame>_gtFine_labelTrainIds.png"
-    ),
-    how_to_get=(
-        "Get it: download leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip from "
-        "the Cityscapes website (registration required), unzip both into the root, then "
-        "make the trainId labels: python tools/convert_cityscapes.py {root} --nproc 8"
-    ),
-)
-ADE20K = DatasetFormat(
-    name="ADE20K",
-    img_suffix=".jpg",
-    seg_map_suffix=".png",
-    layout=(
-        "  {root}/\n"
-        "    images/{{training,validation}}/ADE_train_00000001.jpg ...\n"
-        "    annotations/{{training,validation}}/ADE_train_00000001.png ..."
-    ),
-    how_to_get=(
-        "Get it: download ADEChallengeData2016.zip (the MIT Scene Parsing benchmark) and "
-        "unzip it so that {root} is the ADEChallengeData2016 folder."
-    ),
-)
-FORMATS = {"Cityscapes": CITYSCAPES, "ADE20K": ADE20K}
-
 POINTERS = (
     "Point to the data with --data-root DIR, or set HRNET_SEG_DATA to the folder that holds "
-    "cityscapes/ and ade/ADEChallengeData2016/, or set data_root in the config.\n"
+    + " and ".join(f"{f.data_subdir}/" for f in FORMATS.values())
+    + ", or set data_root in the config.\n"
     "No data at hand? `make demo` trains on a small built-in Cityscapes-format dataset "
     "(tools/make_demo_data.py makes one anywhere)."
 )

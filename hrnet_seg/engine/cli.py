@@ -7,6 +7,8 @@ import argparse
 import os
 from dataclasses import dataclass, fields
 
+from mmengine.config import DictAction
+
 
 @dataclass(frozen=True, kw_only=True)
 class TrainOptions:
@@ -79,17 +81,59 @@ def _seed(text: str) -> int:
     return value
 
 
+# A flag of several values (nargs="+") takes every word up to the next flag, so in
+# `tools/train.py --cfg-options a=1 configs/x.py` the config becomes an option value: the
+# parser then asks for the config it was given, or (mmengine's DictAction) raises on the
+# word without "=". These actions refuse such a word with one argparse error line (exit 2)
+# that names the flag and the fix.
+_POSITIONAL_FIRST = "before {flag}, whose values run up to the next flag"
+
+
+class ValuesAction(argparse.Action):
+    """``nargs="+"`` values that are never config files: a value that ends like one
+    (``.py``, ``.yml``, ``.yaml``, ``.json``; no ``=``) is a positional argument written
+    after the flag."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .config import CONFIG_SUFFIXES
+
+        for value in values:
+            if value.endswith(CONFIG_SUFFIXES) and "=" not in value:
+                raise argparse.ArgumentError(
+                    self,
+                    f"{value!r} looks like a config file: write the config (and any other "
+                    "positional argument) " + _POSITIONAL_FIRST.format(flag=option_string),
+                )
+        setattr(namespace, self.dest, list(values))
+
+
+class CfgOptionsAction(DictAction):
+    """mmengine's ``--cfg-options`` parser; a value without ``=`` is an argparse error
+    naming the flag (mmengine's own raises a ``ValueError`` traceback)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for value in values:
+            if "=" not in value:
+                raise argparse.ArgumentError(
+                    self,
+                    f"{value!r} is not KEY=VALUE (e.g. train_cfg.max_iters=1000); if it is "
+                    "the config (or another positional argument), write it "
+                    + _POSITIONAL_FIRST.format(flag=option_string),
+                )
+        super().__call__(parser, namespace, values, option_string)
+
+
+def add_cfg_options_arg(
+    parser, *, help: str = "override config settings, key=value (mmengine syntax)"
+) -> None:
+    """``--cfg-options KEY=VALUE ...``, as every tool that loads a config reads it."""
+    parser.add_argument("--cfg-options", nargs="+", action=CfgOptionsAction, help=help)
+
+
 def add_run_args(parser: argparse.ArgumentParser, *, work_dir_help: str) -> None:
     """``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local-rank``."""
-    from mmengine.config import DictAction
-
     parser.add_argument("--work-dir", help=work_dir_help)
-    parser.add_argument(
-        "--cfg-options",
-        nargs="+",
-        action=DictAction,
-        help="override config settings, key=value (mmengine syntax)",
-    )
+    add_cfg_options_arg(parser)
     parser.add_argument(
         "--launcher",
         choices=["none", "pytorch", "slurm", "mpi"],

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from mmengine.config import Config, ConfigDict
 
 from ..datasets import apply_data_root, check_split
-from ..datasets.layout import FORMATS
-from ..errors import UserError
+from ..datasets.formats import format_of, require_format
+from ..errors import ConfigValueError, UserError
+from ..models.inference import slide_test_cfg
 from ..models.pretrained import check_pretrained_in_config
 from ..models.reproduce import apply_reproduce
 from .cli import TrainOptions
@@ -36,10 +37,6 @@ class ConfigError(UserError, KeyError):
 
 class ConfigFileError(UserError, ValueError):
     """A config file that cannot be read as a config: wrong type, syntax, contents."""
-
-
-class ConfigValueError(UserError, ValueError):
-    """A config value of the wrong type or out of range; the message names the key."""
 
 
 # What a config must define for each tool to run (mmengine's Runner reads these).
@@ -417,10 +414,8 @@ def check_data(cfg: Config, loaders=("train_dataloader", "val_dataloader")) -> N
         if not dataset:
             continue
         check_num_classes(cfg, loader=name)
-        fmt = next(
-            (f for key, f in FORMATS.items() if key.lower() in dataset["type"].lower()), None
-        )
-        if fmt is None:
+        fmt = format_of(dataset["type"])
+        if fmt is None:  # a dataset of another layout: mmseg checks it when it loads
             continue
         prefix = dataset.get("data_prefix", {})
         check_split(
@@ -489,9 +484,7 @@ def configure_test(
     cfg.resume = False
     if mode == "slide":
         crop = tuple(cfg.model.data_preprocessor.get("size") or (512, 1024))
-        # mmseg's convention: windows of the training crop, 2/3 overlap stride.
-        stride = tuple(max(1, (2 * c) // 3) for c in crop)
-        cfg.model.test_cfg = dict(mode="slide", crop_size=crop, stride=stride)
+        cfg.model.test_cfg = slide_test_cfg(crop)
     elif mode == "whole":
         cfg.model.test_cfg = dict(mode="whole")
     if tta:
@@ -501,11 +494,22 @@ def configure_test(
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
     if out_dir or show_dir:
-        dataset_type = str(cfg.test_dataloader.dataset.type).lower()
-        fmt = "ade20k" if "ade" in dataset_type else "cityscapes"
+        # --out writes a benchmark's official PNGs; --show-dir pictures fit any dataset.
+        fmt = (
+            require_format(
+                cfg.test_dataloader.dataset.type,
+                key="test_dataloader.dataset.type",
+                needed_for="--out (predictions in the official benchmark format)",
+            ).key
+            if out_dir
+            else None
+        )
         cfg.setdefault("custom_hooks", []).append(
             dict(
-                type="PredictionWriterHook", dataset_format=fmt, out_dir=out_dir, show_dir=show_dir
+                type="PredictionWriterHook",
+                dataset_format=fmt,
+                out_dir=out_dir,
+                show_dir=show_dir,
             )
         )
     return cfg

@@ -14,6 +14,8 @@ import logging
 import os.path as osp
 import re
 
+from ..records.run_files import RESULTS_FILE, read_results
+
 #: Openings of mmengine's log messages that go to the log file only.
 FILE_ONLY = (
     "\n" + "-" * 60 + "\nSystem environment:",  # Runner._log_env
@@ -143,7 +145,7 @@ def final_summary(
         lines.append(f"Done: {scores}")
     else:
         lines.append("Done (no validation score was recorded)")
-    result_file = osp.join(work_dir, "results.json")
+    result_file = osp.join(work_dir, RESULTS_FILE)
     if osp.isfile(result_file):
         lines.append(f"  results:    {result_file}")
     if checkpoint:
@@ -162,7 +164,6 @@ def final_summary(
 def run_summary(runner, *, checkpoint: str | None = None) -> str:
     """:func:`final_summary` of a finished ``runner``: the score from its ``results.json``;
     the checkpoint it evaluated (test) or its newest one (training)."""
-    from ..records.run_files import read_results
     from .checkpoint import find_latest_checkpoint
 
     return final_summary(

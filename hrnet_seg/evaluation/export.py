@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..datasets.formats import DATASETS, FORMATS
 from ..errors import UserError
 
 __all__ = [
-    "DATASETS",
     "UnreadableLabelMapError",
     "cityscapes_prediction_name",
     "read_label_png",
@@ -30,8 +30,6 @@ __all__ = [
     "write_ade20k_prediction",
     "write_cityscapes_prediction",
 ]
-
-DATASETS = ("cityscapes", "ade20k")
 
 # cityscapesscripts.helpers.labels, trainId -> id, for when it is not installed.
 _CITYSCAPES_TRAIN_ID_TO_ID = (
@@ -64,10 +62,6 @@ class UnreadableLabelMapError(UserError, ValueError):
 
 class PredictionValueError(UserError, ValueError):
     """A prediction holding values its stated format does not have."""
-
-
-#: Classes per dataset: train ids run 0..N-1 (255 = no class).
-NUM_CLASSES = {"cityscapes": len(_CITYSCAPES_TRAIN_ID_TO_ID), "ade20k": 150}
 
 
 @lru_cache(maxsize=1)
@@ -160,13 +154,14 @@ def read_prediction(path: str | Path, *, dataset: str, train_ids: bool = False) 
     if train_ids:
         # Label ids read as train ids score as a near-empty table without any error
         # (Cityscapes road, id 7, would count as pole): refuse values no train id has.
-        outside = np.unique(pred[(pred >= NUM_CLASSES[dataset]) & (pred != 255)])
+        num_classes = FORMATS[dataset].num_classes
+        outside = np.unique(pred[(pred >= num_classes) & (pred != 255)])
         if outside.size:
             native = "label ids (7..33)" if dataset == "cityscapes" else "1..150"
             raise PredictionValueError(
                 f"prediction {path} holds {outside[:5].tolist()}"
                 f"{' ...' if outside.size > 5 else ''}, outside {dataset}'s train ids "
-                f"0..{NUM_CLASSES[dataset] - 1} (255 = no class) that --train-ids declares. "
+                f"0..{num_classes - 1} (255 = no class) that --train-ids declares. "
                 f"If the predictions hold {native}, drop --train-ids."
             )
         return pred

@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..datasets.formats import DATASETS
 from ..errors import UserError
 from ..utils.progress import Progress
 from .confusion import confusion_matrix, summarize
 from .export import (
-    DATASETS,
     cityscapes_prediction_name,
     read_label_png,
     read_prediction,

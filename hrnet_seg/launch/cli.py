@@ -7,7 +7,7 @@ import argparse
 import os.path as osp
 import time
 
-from ..engine.cli import TrainOptions, add_train_args
+from ..engine.cli import TrainOptions, ValuesAction, add_train_args
 from ..errors import UserError
 from .job import DEFAULT_MAX_REQUEUES
 from .manifest import MANIFEST, Manifest
@@ -73,6 +73,7 @@ def add_resource_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--sbatch",
         nargs="+",
+        action=ValuesAction,
         metavar="OPT[=VALUE]",
         default=[],
         help="extra sbatch options, e.g. --sbatch exclusive mail-type=END",
@@ -108,7 +109,9 @@ def add_resource_args(parser: argparse.ArgumentParser) -> None:
     )
     g = parser.add_argument_group("training (as tools/train.py)")
     add_train_args(g)
-    g.add_argument("--tags", nargs="+", default=[], help="W&B tags of the run(s)")
+    g.add_argument(
+        "--tags", nargs="+", action=ValuesAction, default=[], help="W&B tags of the run(s)"
+    )
 
 
 def _time_min(text: str) -> int:

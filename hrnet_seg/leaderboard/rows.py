@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ..datasets.formats import DATASETS, format_of
 from ..datasets.identity import BUILTIN, REAL
 from ..errors import UserError
 from ..records.benchmark_file import (
@@ -32,9 +33,8 @@ from ..records.benchmark_file import (
     size_text,
     speed_conditions,
 )
-from ..records.run_files import ENV_FILE, gpu_hours, read_json
+from ..records.run_files import ENV_FILE, RESULTS_FILE, gpu_hours, read_json
 
-DATASETS = ("cityscapes", "ade20k")
 METRICS = ("mIoU", "mIoU_slide", "mIoU_ms_flip", "mAcc", "fps", "gflops", "params")
 REFERENCE_CSV = "published_results.csv"
 # The inference modes of tools/test.py and the column each one's mIoU goes to: the
@@ -127,18 +127,16 @@ class Row:
 
 
 def normalise_dataset(name: str | None) -> str | None:
-    """``CheckedCityscapesDataset``, ``CityscapesDataset``, ``cityscapes`` -> ``cityscapes``;
-    ``ADE20KDataset``, ``ade`` -> ``ade20k``; anything else lower-cased."""
+    """A known dataset's key (:func:`~hrnet_seg.datasets.formats.format_of`:
+    ``CheckedCityscapesDataset``, ``CityscapesDataset``, ``Cityscapes`` -> ``cityscapes``;
+    ``ADE20KDataset`` -> ``ade20k``); any other name lower-cased, without a ``Checked``
+    prefix and a ``Dataset`` suffix (``PascalVOCDataset`` -> ``pascalvoc``)."""
     if not name:
         return None
-    key = name.lower()
-    key = key.removeprefix("checked")
-    key = key.removesuffix("dataset")
-    if key.startswith("cityscapes"):
-        return "cityscapes"
-    if key.startswith("ade"):
-        return "ade20k"
-    return key
+    fmt = format_of(name)
+    if fmt is not None:
+        return fmt.key
+    return name.lower().removeprefix("checked").removesuffix("dataset")
 
 
 def head_name(heads: Iterable[str] | None) -> str | None:
@@ -224,7 +222,7 @@ def row_from_work_dir(work_dir: str | Path) -> Row | None:
     """The row of one work dir's ``results.json``; None (with a
     :class:`SkippedRunWarning` naming the file) when it is unreadable or has no mIoU."""
     work_dir = Path(work_dir)
-    path = work_dir / "results.json"
+    path = work_dir / RESULTS_FILE
     results = read_json(path)
     if results is None:
         warnings.warn(

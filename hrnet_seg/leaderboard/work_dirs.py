@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..records.run_files import RESULTS_FILE
 from ..records.wandb_reader import find_run_files
 from .rows import Row, SkippedRunWarning, WorkDirNotFoundError, row_from_work_dir
 from .wandb_rows import (
@@ -28,7 +29,7 @@ __all__ = ["rows_from_work_dirs"]
 def _found(root: Path) -> tuple[list[Path], list[Path]]:
     """``results.json`` files and ``run-*.wandb`` files that ``root`` names or holds."""
     if root.is_dir():
-        return sorted(root.rglob("results.json")), find_run_files(root, recursive=True)
+        return sorted(root.rglob(RESULTS_FILE)), find_run_files(root, recursive=True)
     if root.suffix == ".wandb":
         return [], [root]
     return [root], []  # a results.json given by path

@@ -104,6 +104,22 @@ def test_missing_checkpoint(demo_root, tmp_path):
     )
 
 
+def test_out_on_a_dataset_without_a_known_format(tmp_path):
+    """--out wrote Cityscapes label ids for any dataset type without "ade" in its name."""
+    result = run_test_tool(
+        DEMO, str(tmp_path / "none.pth"),
+        "--cfg-options", "test_dataloader.dataset.type=PascalVOCDataset",
+        "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(
+        "error: test_dataloader.dataset.type is 'PascalVOCDataset', which has no known "
+        "dataset format, and --out (predictions in the official benchmark format) needs one. "
+        "Known types (and their subclasses): Cityscapes: CityscapesDataset, "
+    )
+    assert not (tmp_path / "out").exists()
+
+
 def test_converted_official_checkpoint_with_the_written_config(demo_root, tmp_path):
     """The README's convert -> test commands, on an official master-branch W18-Small-v1
     FCN checkpoint (the demo config's arch): the written config evaluates it, and the

@@ -1,5 +1,6 @@
 """The command lines of tools/train.py and the Slurm launcher: one set of training options,
-a help text for every flag, Slurm's time formats, and a sweep's config after --grid."""
+a help text for every flag, Slurm's time formats, a sweep's config after --grid, and a
+config written after a flag of several values."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from hrnet_seg.engine.cli import TrainOptions
 from hrnet_seg.launch.cli import options_from, sweep_from_args
 from hrnet_seg.launch.resources import ResourceError, parse_time_min
-from tests.conftest import REPO
+from tests.conftest import REPO, run_python
 
 SCRIPTS = ("tools/train.py", "slurm/submit.py", "slurm/sweep.py", "slurm/status.py",
            "slurm/collect.py")  # fmt: skip
@@ -21,6 +22,7 @@ TOOLS = ("tools/test.py", "tools/benchmark.py", "tools/benchmark_ddp.py", "tools
          "tools/make_demo_data.py", "tools/print_config.py", "tools/publish_model.py")  # fmt: skip
 TRAIN_FLAGS = ["--data-root", "/data", "--amp", "--seed", "3", "--deterministic",
                "--no-pretrained"]  # fmt: skip
+DEMO_CONFIG = REPO / "configs/demo/hrnet_w18s_demo_cityscapes.py"
 EXPECTED = TrainOptions(data_root="/data", amp=True, seed=3, deterministic=True, no_pretrained=True)
 
 
@@ -101,3 +103,65 @@ def test_training_options_validate():
         TrainOptions(seed=-1)
     with pytest.raises(SystemExit):
         load("tools/train.py").parse_args(["c.py", "--seed", "-3"])
+
+
+@pytest.mark.parametrize(
+    ("script", "argv", "flag", "word"),
+    [
+        ("tools/train.py", ["--cfg-options", "a=1", "configs/x.py"], "--cfg-options",
+         "'configs/x.py' is not KEY=VALUE"),
+        ("tools/test.py", ["c.py", "--cfg-options", "a=1", "ckpt.pth"], "--cfg-options",
+         "'ckpt.pth' is not KEY=VALUE"),
+        ("tools/print_config.py", ["--cfg-options", "a=1", "c.py"], "--cfg-options",
+         "'c.py' is not KEY=VALUE"),
+        ("slurm/submit.py", ["--tags", "a", "b", "configs/x.py", "--dry-run"], "--tags",
+         "'configs/x.py' looks like a config file"),
+        ("slurm/submit.py", ["--sbatch", "exclusive", "configs/x.py"], "--sbatch",
+         "'configs/x.py' looks like a config file"),
+        ("slurm/submit.py", ["--cfg-options", "a=1", "configs/x.py"], "--cfg-options",
+         "'configs/x.py' is not KEY=VALUE"),
+        ("slurm/sweep.py", ["--tags", "t", "configs/x.py", "--grid", "a=1,2"], "--tags",
+         "'configs/x.py' looks like a config file"),
+        ("slurm/sweep.py", ["--cfg-options", "a=1", "configs/x.yaml"], "--cfg-options",
+         "'configs/x.yaml' is not KEY=VALUE"),
+        ("tools/benchmark_ddp.py", ["--variants", "fp32:25", "configs/x.py"], "--variants",
+         "'configs/x.py' looks like a config file"),
+    ],
+)  # fmt: skip
+def test_a_positional_after_a_flag_of_several_values(script, argv, flag, word, capsys):
+    """argparse gives a nargs="+" flag every word up to the next flag: the config written
+    after it was taken as a value (then "the following arguments are required: config",
+    or DictAction's ValueError traceback). One error line names the flag and the fix."""
+    module = load(script)
+    with pytest.raises(SystemExit) as info:
+        (getattr(module, "parse_args", None) or module.main)(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert f"error: argument {flag}: {word}" in last
+    assert last.endswith(f" before {flag}, whose values run up to the next flag")
+    assert "Traceback" not in err
+
+
+def test_values_before_the_config_or_after_a_double_dash():
+    train = load("tools/train.py")
+    assert train.parse_args(["c.py", "--cfg-options", "a=1", "b=x.py"]).cfg_options == {
+        "a": 1, "b": "x.py"}  # fmt: skip
+    assert train.parse_args(["--cfg-options", "a=1", "--", "c.py"]).config == "c.py"
+    submit = load("slurm/submit.py").parse_args(
+        ["c.py", "--tags", "a", "b", "--sbatch", "exclusive", "mail-type=END"]
+    )
+    assert (submit.config, submit.tags, submit.sbatch) == (
+        "c.py", ["a", "b"], ["exclusive", "mail-type=END"])  # fmt: skip
+
+
+def test_train_tool_says_it_in_one_line():
+    result = run_python(
+        "tools/train.py", "--cfg-options", "train_cfg.max_iters=2", str(DEMO_CONFIG)
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"train.py: error: argument --cfg-options: {str(DEMO_CONFIG)!r} is not KEY=VALUE "
+        "(e.g. train_cfg.max_iters=1000); if it is the config (or another positional "
+        "argument), write it before --cfg-options, whose values run up to the next flag"
+    )

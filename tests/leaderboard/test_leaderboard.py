@@ -129,6 +129,7 @@ def ours(rows: list[Row]) -> list[Row]:
         ("CheckedADE20KDataset", "ade20k"),
         ("ade20k", "ade20k"),
         ("PascalVOCDataset", "pascalvoc"),
+        ("CityscapesFoggyDataset", "cityscapesfoggy"),  # unregistered: not ranked as Cityscapes
         (None, None),
     ],
 )

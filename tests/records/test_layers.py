@@ -1,5 +1,5 @@
 """Import directions: engine and leaderboard meet only in hrnet_seg/records, which imports
-neither (training never depends on the leaderboard)."""
+neither (training never depends on the leaderboard); the record files are named there once."""
 
 from __future__ import annotations
 
@@ -53,3 +53,18 @@ def test_records_import_no_heavy_library():
         names = {a.name for n in top if isinstance(n, ast.Import) for a in n.names}
         names |= {n.module or "" for n in top if isinstance(n, ast.ImportFrom)}
         assert not {n for n in names if n.split(".")[0] in heavy}, (path, names)
+
+
+def test_record_file_names_are_written_once():
+    """``results.json``, ``env.json`` and ``benchmark.json`` are named by the records'
+    constants; a second literal (a writer's default, a reader's glob) drifts from them."""
+    names = {"results.json", "env.json", "benchmark.json"}
+    homes = {PACKAGE / "records" / "run_files.py", PACKAGE / "records" / "benchmark_file.py"}
+    literals = sorted(
+        f"{path.relative_to(REPO)}:{node.lineno}"
+        for path in PACKAGE.rglob("*.py")
+        if path not in homes
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and node.value in names
+    )
+    assert not literals, literals

@@ -12,10 +12,9 @@ import numpy as np
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
+from ...datasets.formats import CITYSCAPES, DATASETS
 from ...evaluation.export import write_ade20k_prediction, write_cityscapes_prediction
 from ...evaluation.pictures import compare
-
-FORMATS = ("cityscapes", "ade20k")
 
 
 @HOOKS.register_module()
@@ -28,16 +27,24 @@ class PredictionWriterHook(Hook):
         show_dir: ``<stem>.png`` pictures: the image, its ground truth, the prediction
             and where they differ, with a legend of the classes present (image |
             prediction when the split has no labels).
-        dataset_format: ``'cityscapes'`` or ``'ade20k'``.
+        dataset_format: the format of ``out_dir``, ``'cityscapes'`` or ``'ade20k'``
+            (:data:`~hrnet_seg.datasets.formats.DATASETS`); pictures need none.
     """
 
     priority = "LOW"
 
     def __init__(
-        self, *, dataset_format: str, out_dir: str | None = None, show_dir: str | None = None
+        self,
+        *,
+        dataset_format: str | None = None,
+        out_dir: str | None = None,
+        show_dir: str | None = None,
     ) -> None:
-        if dataset_format not in FORMATS:
-            raise ValueError(f"dataset_format: expected one of {FORMATS}, got {dataset_format!r}")
+        if dataset_format not in (*DATASETS, None) or (out_dir and dataset_format is None):
+            raise ValueError(
+                f"dataset_format: expected one of {DATASETS}"
+                f"{'' if out_dir else ' or None'}, got {dataset_format!r}"
+            )
         self.dataset_format = dataset_format
         self.out_dir = out_dir
         self.show_dir = show_dir
@@ -51,9 +58,9 @@ class PredictionWriterHook(Hook):
             pred = sample.pred_sem_seg.data.squeeze(0).cpu().numpy().astype(np.uint8)
             img_path = sample.metainfo["img_path"]
             if self.out_dir:
-                if self.dataset_format == "cityscapes":
+                if self.dataset_format == CITYSCAPES.key:
                     write_cityscapes_prediction(pred, img_path=img_path, out_dir=self.out_dir)
-                else:
+                else:  # ade20k
                     write_ade20k_prediction(
                         pred,
                         img_path=img_path,

@@ -24,7 +24,13 @@ from mmseg.registry import HOOKS
 
 from ...datasets.identity import BUILTIN, builtin_manifest, data_kind
 from ...records.metadata import run_metadata
-from ...records.run_files import environment_info, previous_record, write_json
+from ...records.run_files import (
+    ENV_FILE,
+    RESULTS_FILE,
+    environment_info,
+    previous_record,
+    write_json,
+)
 from ..ddp import placement, replica_digests
 
 # mmengine's CheckpointHook names: iter_8000.pth, epoch_3.pth.
@@ -73,8 +79,9 @@ class RunRecordHook(Hook):
 
     priority = "LOW"
 
-    def __init__(self, filename: str = "results.json") -> None:
-        self.filename = filename
+    def __init__(self) -> None:
+        # Always RESULTS_FILE: resuming, the console summary, the Slurm status and the
+        # leaderboard read that name.
         self._start = None
         self._start_iter = 0
         self._latest: dict = {}
@@ -93,7 +100,7 @@ class RunRecordHook(Hook):
             where = f"host {r['host']}, LOCAL_RANK {r['local_rank']}, pid {r['pid']}"
             print_log(f"rank {r['rank']}/{len(self._ranks)}: {where}", logger="current")
         if is_main_process():
-            write_json(osp.join(runner.work_dir, "env.json"), environment_info())
+            write_json(osp.join(runner.work_dir, ENV_FILE), environment_info())
 
     def before_train(self, runner) -> None:
         self._start_iter = runner.iter  # > 0 after a resume
@@ -206,4 +213,4 @@ class RunRecordHook(Hook):
         digests = {r.get("params_sha256") for r in self._ranks}
         if self._ranks and None not in digests:
             results["replicas_identical"] = len(digests) == 1
-        write_json(osp.join(runner.work_dir, self.filename), results)
+        write_json(osp.join(runner.work_dir, RESULTS_FILE), results)
