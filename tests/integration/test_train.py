@@ -271,6 +271,22 @@ def test_unknown_key_from_the_command_line(tmp_path):
     )
 
 
+def test_arch_without_its_widths_from_the_command_line(tmp_path):
+    """The arch changed and the head widths not: named before data or model are touched."""
+    result = run_python(
+        "tools/train.py", "configs/hrnet_w48_cityscapes.py", "--work-dir", str(tmp_path / "w"),
+        "--cfg-options", "model.backbone.arch=W18",
+    )  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "error: model.decode_head.in_channels is [48, 96, 192, 384], but model.backbone.arch "
+        "(W18) gives [18, 36, 72, 144]: set model.decode_head.in_channels=[18, 36, 72, 144], "
+        "model.decode_head.channels=270, or inherit configs/_base_/models/fcn_hrnet_w18.py, "
+        "which sets the arch and its widths together."
+    )
+    assert not (tmp_path / "w").exists()
+
+
 @pytest.mark.parametrize("workers", [0, 1])
 def test_corrupt_image_is_named(tmp_path, demo_root, workers):
     import shutil
