@@ -553,10 +553,11 @@ def check_head_widths(cfg: Config) -> None:
             first = f"{key}.in_channels is {shown}, but {gives}{subset}"
         fixes.append(f"{key}.in_channels={expected}")
         all_outputs = all_outputs and expected == widths
-        # HRNetV2's concat heads keep the concatenated width (configs/_base_/models):
-        # a head that follows that rule keeps following it.
-        concat = head.get("input_transform") == "resize_concat" and isinstance(found, list)
-        if concat and head.get("channels") == sum(found):
+        # HRNetV2's concat heads keep the concatenated width (configs/_base_/models): a
+        # head that follows that rule keeps following it, one without channels starts to.
+        channels = head.get("channels")
+        follows = channels is None or (isinstance(found, list) and channels == sum(found))
+        if head.get("input_transform") == "resize_concat" and follows:
             fixes.append(f"{key}.channels={sum(expected)}")
     if first is None:
         return

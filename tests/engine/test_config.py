@@ -338,6 +338,15 @@ def _aux_head(**kwargs):
             "[48, 96, 192, 384], model.decode_head.channels=720, or inherit "
             "configs/_base_/models/fcn_hrnet_w48.py, which sets the arch and its widths together.",
         ),
+        (  # a config on the width-free base alone: the fix names every key the base leaves
+            "configs/_base_/models/fcn_hrnet.py",
+            {},
+            None,
+            "model.decode_head.in_channels is not set, but model.backbone.arch (W48) gives "
+            "[48, 96, 192, 384]: set model.decode_head.in_channels=[48, 96, 192, 384], "
+            "model.decode_head.channels=720, or inherit configs/_base_/models/fcn_hrnet_w48.py, "
+            "which sets the arch and its widths together.",
+        ),
         (
             W18,
             {"model.decode_head.in_index": [0, 1, 2, 4]},
