@@ -1,18 +1,12 @@
 # HRNetV2-W18 + FCN, ADE20K val, 512x512 crops, 160k iterations, 4 GPUs x 4.
 # Published mIoU: mmseg 1.2.2 36.79 (38.58 ms+flip).
 _base_ = [
-    "./_base_/models/fcn_hrnet.py",
+    "./_base_/models/fcn_hrnet_w18.py",
     "./_base_/datasets/ade20k.py",
     "./_base_/schedules/schedule_160k.py",
     "./_base_/default_runtime.py",
 ]
-hrnet_channels = [18, 36, 72, 144]
 model = dict(
     data_preprocessor=dict(size=_base_.crop_size),
-    backbone=dict(arch="W18", pretrained="pretrained_models/hrnetv2_w18_imagenet_pretrained.pth"),
-    decode_head=dict(
-        in_channels=hrnet_channels,
-        channels=sum(hrnet_channels),
-        num_classes=_base_.num_classes,
-    ),
+    decode_head=dict(num_classes=_base_.num_classes),
 )

@@ -1,25 +1,16 @@
 # HRNetV2-W18 + OCR, ADE20K val, 512x512 crops, 160k iterations, 4 GPUs x 4.
 # Published mIoU: mmseg 1.2.2 39.32 (40.80 ms+flip).
 _base_ = [
-    "./_base_/models/ocr_hrnet.py",
+    "./_base_/models/ocr_hrnet_w18.py",
     "./_base_/datasets/ade20k.py",
     "./_base_/schedules/schedule_160k.py",
     "./_base_/default_runtime.py",
 ]
-hrnet_channels = [18, 36, 72, 144]
 model = dict(
     data_preprocessor=dict(size=_base_.crop_size),
-    backbone=dict(arch="W18", pretrained="pretrained_models/hrnetv2_w18_imagenet_pretrained.pth"),
     # A list replaces the base's whole list: restate both heads by copying them.
     decode_head=[
-        dict(
-            _base_.model.decode_head[0],
-            in_channels=hrnet_channels,
-            channels=sum(hrnet_channels),
-            num_classes=_base_.num_classes,
-        ),
-        dict(
-            _base_.model.decode_head[1], in_channels=hrnet_channels, num_classes=_base_.num_classes
-        ),
+        dict(_base_.model.decode_head[0], num_classes=_base_.num_classes),
+        dict(_base_.model.decode_head[1], num_classes=_base_.num_classes),
     ],
 )

@@ -1,18 +1,9 @@
 # HRNetV2-W18 + OCR, Cityscapes val, 512x1024 crops, 80k iterations, 4 GPUs x 2.
 # Published mIoU: mmseg 1.2.2 78.57 (80.46 ms+flip).
 _base_ = [
-    "./_base_/models/ocr_hrnet.py",
+    "./_base_/models/ocr_hrnet_w18.py",
     "./_base_/datasets/cityscapes.py",
     "./_base_/schedules/schedule_80k.py",
     "./_base_/default_runtime.py",
 ]
-hrnet_channels = [18, 36, 72, 144]
-model = dict(
-    data_preprocessor=dict(size=_base_.crop_size),
-    backbone=dict(arch="W18", pretrained="pretrained_models/hrnetv2_w18_imagenet_pretrained.pth"),
-    # A list replaces the base's whole list: restate both heads by copying them.
-    decode_head=[
-        dict(_base_.model.decode_head[0], in_channels=hrnet_channels, channels=sum(hrnet_channels)),
-        dict(_base_.model.decode_head[1], in_channels=hrnet_channels),
-    ],
-)
+model = dict(data_preprocessor=dict(size=_base_.crop_size))

@@ -2,7 +2,7 @@
 # Published mIoU: mmseg 1.2.2 42.02 (43.86 ms+flip); official HRNet 43.1 (44.2 ms+flip,
 # 520x520 crops).
 _base_ = [
-    "./_base_/models/fcn_hrnet.py",
+    "./_base_/models/fcn_hrnet_w48.py",
     "./_base_/datasets/ade20k.py",
     "./_base_/schedules/schedule_160k.py",
     "./_base_/default_runtime.py",

@@ -2,7 +2,7 @@
 # Published mIoU: mmseg 1.2.2 43.25 (44.88 ms+flip); official HRNet-OCR 44.5 (45.5
 # ms+flip, 520x520); openseg.pytorch 44.62 (46.19).
 _base_ = [
-    "./_base_/models/ocr_hrnet.py",
+    "./_base_/models/ocr_hrnet_w48.py",
     "./_base_/datasets/ade20k.py",
     "./_base_/schedules/schedule_160k.py",
     "./_base_/default_runtime.py",

@@ -42,10 +42,10 @@ def main(argv=None) -> int:
     from hrnet_seg.engine.cli import TrainOptions
     from hrnet_seg.engine.config import (
         TEST_KEYS,
-        check_data,
         configure,
         configure_test,
         load_config,
+        preflight_test,
     )
     from hrnet_seg.engine.console import run_summary
     from hrnet_seg.engine.runner import close_distributed
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
         checkpoint = osp.splitext(osp.basename(args.checkpoint))[0]
         evaluation = f"{checkpoint}-{inference_mode(cfg)}"
         cfg.work_dir = osp.join("./work_dirs", name, "test", evaluation)
-    check_data(cfg, loaders=("test_dataloader",))
+    preflight_test(cfg)
     require_file(args.checkpoint, what="checkpoint")
     runner = SegRunner.from_cfg(cfg)
     runner.test()

@@ -2,7 +2,7 @@
 # built-in Cityscapes-format data (tools/make_demo_data.py), on CPU, in a few minutes.
 # Same model code, heads, datasets and metric as the zoo; only the scale differs.
 _base_ = [
-    "../_base_/models/fcn_hrnet.py",
+    "../_base_/models/fcn_hrnet_w18_small_v1.py",
     "../_base_/datasets/cityscapes.py",
     "../_base_/schedules/schedule_80k.py",
     "../_base_/default_runtime.py",
@@ -11,11 +11,10 @@ data_root = "data/demo/cityscapes"
 crop_size = (128, 256)  # the built-in images are 128x256 (1/8 of Cityscapes)
 iters = 300  # ~2 minutes on 2 CPU cores; mIoU ~89 on the built-in val split
 norm_cfg = dict(type="BN", requires_grad=True)  # one process: nothing to synchronise
-hrnet_channels = [16, 32, 64, 128]  # W18-Small-v1
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(arch="W18-Small-v1", norm_cfg=norm_cfg, pretrained=None),  # no ImageNet
-    decode_head=dict(in_channels=hrnet_channels, channels=sum(hrnet_channels), norm_cfg=norm_cfg),
+    backbone=dict(norm_cfg=norm_cfg, pretrained=None),  # no ImageNet
+    decode_head=dict(norm_cfg=norm_cfg),
 )
 train_pipeline = [
     dict(type="LoadImageFromFile"),

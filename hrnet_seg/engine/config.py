@@ -21,9 +21,11 @@ from mmengine.config import Config, ConfigDict
 from ..datasets import apply_data_root, check_split
 from ..datasets.formats import format_of, require_format
 from ..errors import ConfigValueError, UserError
+from ..models.arch import HRNET_ARCHS, resolve_arch
 from ..models.inference import slide_test_cfg
 from ..models.pretrained import check_pretrained_in_config
 from ..models.reproduce import apply_reproduce
+from ..records.run_files import REPO_ROOT
 from .cli import TrainOptions
 from .ddp import check_ddp_cfg
 
@@ -280,17 +282,31 @@ def check_values(cfg: Config, *, path: str, options: Mapping | None = None) -> N
                 f"{name}.num_workers=0 with {name}.persistent_workers=True: torch needs "
                 f"workers to keep; also set {name}.persistent_workers=False."
             )
-    backbone = _get(cfg, "model.backbone") or {}
-    if isinstance(backbone, Mapping) and backbone.get("type") == "HighResolutionNet":
-        from ..models.arch import resolve_arch
-
+    backbone = _hrnet_backbone(cfg.get("model") or {})
+    if backbone is not None:
         try:
-            resolve_arch(backbone.get("arch", "W48"))
+            resolve_arch(backbone["arch"])
         except (ValueError, TypeError) as exc:
             key = "model.backbone.arch"
             raise ConfigValueError(
                 f"Bad value for {key} ({_where(key, path, options)}): {exc}"
             ) from None
+
+
+def _hrnet_backbone(model: Mapping) -> dict | None:
+    """``model.backbone`` with ``arch`` and ``multiscale_output`` filled in (the
+    constructor's defaults when unset) when it is our HighResolutionNet; None for any
+    other backbone, which is not ours to check."""
+    model = model.get("module", model)  # a test-time-augmentation wrapper
+    backbone = model.get("backbone")
+    if not isinstance(backbone, Mapping) or backbone.get("type") != "HighResolutionNet":
+        return None
+    from ..models import HighResolutionNet
+
+    defaults = inspect.signature(HighResolutionNet).parameters
+    return {
+        name: backbone.get(name, defaults[name].default) for name in ("arch", "multiscale_output")
+    }
 
 
 def check_required(cfg: Config, *, path: str, keys: tuple[str, ...]) -> None:
@@ -463,11 +479,102 @@ def check_num_classes(cfg: Config, *, loader: str) -> None:
             )
 
 
+# BaseDecodeHead's in_index when a head sets none: the backbone's last output.
+_DEFAULT_IN_INDEX = -1
+
+
+def _selected(widths: list[int], in_index) -> list[int] | int | None:
+    """The widths a head with ``in_index`` reads (a list for a list of indices), or None
+    when an index is out of range."""
+    indices = list(in_index) if isinstance(in_index, list | tuple) else [in_index]
+    if not all(type(i) is int and -len(widths) <= i < len(widths) for i in indices):
+        return None
+    selected = [widths[i] for i in indices]
+    return selected if isinstance(in_index, list | tuple) else selected[0]
+
+
+def _as_config_value(value):
+    return list(value) if isinstance(value, list | tuple) else value
+
+
+def _model_base(model: Mapping, arch) -> str | None:
+    """The per-width model base in configs/_base_/models/ that sets this arch and its
+    head widths together, when there is one."""
+    name = next((n for n, a in HRNET_ARCHS.items() if a == arch), None)
+    types = [str(head.get("type", "")) for _, head in _heads(model)]
+    kind = next(
+        (k for m, k in (("OCR", "ocr"), ("FCN", "fcn")) if any(m in t for t in types)), None
+    )
+    if name is None or kind is None:
+        return None
+    path = f"configs/_base_/models/{kind}_hrnet_{name.lower().replace('-', '_')}.py"
+    return path if (REPO_ROOT / path).is_file() else None
+
+
+def check_head_widths(cfg: Config) -> None:
+    """Every head's ``in_channels`` are the widths our backbone gives at its ``in_index``:
+    C, 2C, 4C, 8C of ``model.backbone.arch`` (models/arch.py). Otherwise a head's first
+    conv fails with a shape error at the first forward pass, after the model and the
+    data are built, without naming a config key."""
+    model = cfg.get("model") or {}
+    backbone = _hrnet_backbone(model)
+    if backbone is None:
+        return
+    try:
+        arch = resolve_arch(backbone["arch"])
+    except (ValueError, TypeError):
+        return  # check_values names a bad arch
+    widths = list(arch.out_channels)
+    arch_name = backbone["arch"] if isinstance(backbone["arch"], str) else "a stage spec"
+    gives = f"model.backbone.arch ({arch_name}) gives {widths}"
+    if not backbone["multiscale_output"]:
+        widths = widths[:1]
+        gives += f", of which multiscale_output=False keeps {widths}"
+    fixes, first, all_outputs = [], None, True
+    for key, head in _heads(model):
+        in_index = head.get("in_index", _DEFAULT_IN_INDEX)
+        expected = _selected(widths, in_index)
+        if expected is None:
+            indices = "index 0" if len(widths) == 1 else f"indices 0 to {len(widths) - 1}"
+            raise ConfigValueError(
+                f"{key}.in_index is {_as_config_value(in_index)!r}, but {gives}: use {indices}."
+            )
+        found = _as_config_value(head.get("in_channels"))
+        if found == expected:
+            continue
+        if first is None:
+            shown = "not set" if found is None else f"{found!r}"
+            subset = "" if expected == widths else f" (in_index {in_index!r}: {expected})"
+            first = f"{key}.in_channels is {shown}, but {gives}{subset}"
+        fixes.append(f"{key}.in_channels={expected}")
+        all_outputs = all_outputs and expected == widths
+        # HRNetV2's concat heads keep the concatenated width (configs/_base_/models): a
+        # head that follows that rule keeps following it, one without channels starts to.
+        channels = head.get("channels")
+        follows = channels is None or (isinstance(found, list) and channels == sum(found))
+        if head.get("input_transform") == "resize_concat" and follows:
+            fixes.append(f"{key}.channels={sum(expected)}")
+    if first is None:
+        return
+    # A model base sets the heads that read every output; a head on a subset is the user's.
+    base = _model_base(model, arch) if all_outputs else None
+    inherit = f", or inherit {base}, which sets the arch and its widths together" if base else ""
+    raise ConfigValueError(f"{first}: set {', '.join(fixes)}{inherit}.")
+
+
 def preflight_train(cfg: Config) -> None:
-    """What must hold before training starts: data first, then pretrained weights."""
+    """What must hold before training starts: the model's widths (instant), data, then
+    pretrained weights."""
+    check_head_widths(cfg)
     check_data(cfg)
     check_pretrained_in_config(cfg.model)
     check_ddp_cfg(cfg)
+
+
+def preflight_test(cfg: Config) -> None:
+    """What must hold before evaluating: the model's widths, then the test data."""
+    check_head_widths(cfg)
+    check_data(cfg, loaders=("test_dataloader",))
 
 
 def configure_test(

@@ -1,11 +1,21 @@
+import glob
+import os
+
 import pytest
 
 from hrnet_seg.datasets import ENV_VAR, apply_data_root
 from hrnet_seg.engine.cli import TrainOptions
 from hrnet_seg.engine.config import ConfigError, configure, load_config
+from hrnet_seg.models.arch import resolve_arch
 from tests.conftest import REPO
 
 W18 = "configs/hrnet_w18_cityscapes.py"
+# Every config a user trains: the zoo leaves and the demo (not the _base_ parts).
+CONFIGS = sorted(
+    os.path.relpath(p, REPO)
+    for p in glob.glob(str(REPO / "configs" / "**" / "*.py"), recursive=True)
+    if "_base_" not in p
+)
 
 
 @pytest.mark.parametrize(
@@ -261,3 +271,132 @@ def test_heads_predict_the_datasets_classes(config, options, message):
         check_num_classes(cfg, loader="train_dataloader")
     assert str(info.value) == message
     check_num_classes(load_config(config), loader="train_dataloader")  # the zoo's own fit
+
+
+W48 = "configs/hrnet_w48_cityscapes.py"
+W18_WIDTHS = "model.backbone.arch (W18) gives [18, 36, 72, 144]"
+
+
+def _aux_head(**kwargs):
+    """An FCN auxiliary head on one output (stride 32: in_index 3)."""
+    head = dict(type="FCNHead", in_index=3, in_channels=144, channels=64, num_classes=19)
+    return dict(head, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "config, options, edit, message",
+    [
+        (  # the issue's case: the arch overridden, not the head widths
+            W48,
+            {"model.backbone.arch": "W18"},
+            None,
+            "model.decode_head.in_channels is [48, 96, 192, 384], but "
+            f"{W18_WIDTHS}: set model.decode_head.in_channels=[18, 36, 72, 144], "
+            "model.decode_head.channels=270, or inherit configs/_base_/models/fcn_hrnet_w18.py, "
+            "which sets the arch and its widths together.",
+        ),
+        (  # the OCR cascade: a list of decode heads, the OCR head's channels are its own
+            "configs/hrnet_w48_ocr_cityscapes.py",
+            {"model.backbone.arch": "W18"},
+            None,
+            "model.decode_head.0.in_channels is [48, 96, 192, 384], but "
+            f"{W18_WIDTHS}: set model.decode_head.0.in_channels=[18, 36, 72, 144], "
+            "model.decode_head.0.channels=270, model.decode_head.1.in_channels=[18, 36, 72, 144], "
+            "or inherit configs/_base_/models/ocr_hrnet_w18.py, which sets the arch and its "
+            "widths together.",
+        ),
+        (  # an auxiliary head on one output: in_index picks the width; no base sets it
+            W18,
+            {},
+            lambda cfg: cfg.model.update(auxiliary_head=_aux_head(in_channels=72)),
+            f"model.auxiliary_head.in_channels is 72, but {W18_WIDTHS} (in_index 3: 144): set "
+            "model.auxiliary_head.in_channels=144.",
+        ),
+        (  # the demo's own model base
+            "configs/hrnet_w48_ade20k.py",
+            {"model.backbone.arch": "W18-Small-v1"},
+            None,
+            "model.decode_head.in_channels is [48, 96, 192, 384], but model.backbone.arch "
+            "(W18-Small-v1) gives [16, 32, 64, 128]: set model.decode_head.in_channels="
+            "[16, 32, 64, 128], model.decode_head.channels=240, or inherit "
+            "configs/_base_/models/fcn_hrnet_w18_small_v1.py, which sets the arch and its "
+            "widths together.",
+        ),
+        (  # an arch without a model base, and a head whose channels are not the concat's
+            W18,
+            {"model.backbone.arch": "W32", "model.decode_head.channels": 256},
+            None,
+            "model.decode_head.in_channels is [18, 36, 72, 144], but model.backbone.arch (W32) "
+            "gives [32, 64, 128, 256]: set model.decode_head.in_channels=[32, 64, 128, 256].",
+        ),
+        (  # an explicit stage spec (mmseg's format) of W48 under W18's heads
+            W18,
+            {},
+            lambda cfg: cfg.model.backbone.update(arch=resolve_arch("W48").to_mmseg_extra()),
+            "model.decode_head.in_channels is [18, 36, 72, 144], but model.backbone.arch "
+            "(a stage spec) gives [48, 96, 192, 384]: set model.decode_head.in_channels="
+            "[48, 96, 192, 384], model.decode_head.channels=720, or inherit "
+            "configs/_base_/models/fcn_hrnet_w48.py, which sets the arch and its widths together.",
+        ),
+        (  # a config on the width-free base alone: the fix names every key the base leaves
+            "configs/_base_/models/fcn_hrnet.py",
+            {},
+            None,
+            "model.decode_head.in_channels is not set, but model.backbone.arch (W48) gives "
+            "[48, 96, 192, 384]: set model.decode_head.in_channels=[48, 96, 192, 384], "
+            "model.decode_head.channels=720, or inherit configs/_base_/models/fcn_hrnet_w48.py, "
+            "which sets the arch and its widths together.",
+        ),
+        (
+            W18,
+            {"model.decode_head.in_index": [0, 1, 2, 4]},
+            None,
+            f"model.decode_head.in_index is [0, 1, 2, 4], but {W18_WIDTHS}: use indices 0 to 3.",
+        ),
+        (
+            W18,
+            {"model.backbone.multiscale_output": False},
+            None,
+            f"model.decode_head.in_index is [0, 1, 2, 3], but {W18_WIDTHS}, of which "
+            "multiscale_output=False keeps [18]: use index 0.",
+        ),
+    ],
+)
+def test_head_widths_follow_the_arch(config, options, edit, message):
+    from hrnet_seg.engine.config import ConfigValueError, check_head_widths
+
+    cfg = load_config(config, options)
+    if edit is not None:
+        edit(cfg)
+    with pytest.raises(ConfigValueError) as info:
+        check_head_widths(cfg)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_every_config_has_its_archs_widths(config):
+    from hrnet_seg.engine.config import check_head_widths
+
+    check_head_widths(load_config(config))
+
+
+def test_matching_widths_pass():
+    from hrnet_seg.engine.config import check_head_widths
+
+    cfg = load_config(W18)
+    cfg.model.backbone.arch = resolve_arch("W18").to_mmseg_extra()  # the same arch as a spec
+    cfg.model.auxiliary_head = _aux_head()
+    check_head_widths(cfg)
+    cfg.model.backbone.type = "HRNet"  # mmseg's own backbone: not ours to check
+    cfg.model.backbone.arch = "W48"
+    check_head_widths(cfg)
+
+
+def test_evaluation_checks_the_widths_first():
+    """tools/test.py's preflight, also with the test-time-augmentation wrapper."""
+    from hrnet_seg.engine.config import ConfigValueError, configure_test, preflight_test
+
+    cfg = load_config(W48, {"model.backbone.arch": "W18"})
+    configure_test(cfg, checkpoint="missing.pth", tta=True)
+    with pytest.raises(ConfigValueError, match=r"^model\.decode_head\.in_channels is \[48"):
+        preflight_test(cfg)  # before the test data's layout check (no data here)

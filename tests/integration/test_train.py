@@ -259,16 +259,35 @@ def test_missing_pretrained_is_reported_before_training(demo_root, tmp_path):
     assert not glob.glob(str(tmp_path / "*.pth"))
 
 
-def test_unknown_key_from_the_command_line(tmp_path):
+@pytest.mark.parametrize(
+    "config, option, message",
+    [
+        pytest.param(
+            DEMO,
+            "model.backbone.archh=W18",
+            "Unknown config key 'model.backbone.archh' (--cfg-options): HighResolutionNet "
+            "at model.backbone takes no argument 'archh'. Did you mean 'arch'?",
+            id="unknown_key",
+        ),
+        pytest.param(  # named before the data or the model are touched
+            "configs/hrnet_w48_cityscapes.py",
+            "model.backbone.arch=W18",
+            "model.decode_head.in_channels is [48, 96, 192, 384], but model.backbone.arch "
+            "(W18) gives [18, 36, 72, 144]: set model.decode_head.in_channels=[18, 36, 72, 144], "
+            "model.decode_head.channels=270, or inherit configs/_base_/models/fcn_hrnet_w18.py, "
+            "which sets the arch and its widths together.",
+            id="arch_without_its_widths",
+        ),
+    ],
+)
+def test_config_errors_from_the_command_line(tmp_path, config, option, message):
+    work_dir = tmp_path / "work"
     result = run_python(
-        "tools/train.py", DEMO, "--work-dir", str(tmp_path),
-        "--cfg-options", "model.backbone.archh=W18",
+        "tools/train.py", config, "--work-dir", str(work_dir), "--cfg-options", option
     )  # fmt: skip
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip() == (
-        "error: Unknown config key 'model.backbone.archh' (--cfg-options): HighResolutionNet "
-        "at model.backbone takes no argument 'archh'. Did you mean 'arch'?"
-    )
+    assert result.stderr.strip() == f"error: {message}"
+    assert not work_dir.exists()
 
 
 @pytest.mark.parametrize("workers", [0, 1])

@@ -1,6 +1,7 @@
 # HRNetV2 + FCN (paper Sec. 4, "HRNetV2"): the four branch outputs are upsampled to
 # stride 4, concatenated, and classified by a 1x1 conv-BN-ReLU then a 1x1 conv.
-# Defaults are HRNetV2-W48; leaves change arch and the head widths.
+# No width here: a config inherits one of fcn_hrnet_w18.py, fcn_hrnet_w48.py,
+# fcn_hrnet_w18_small_v1.py, which set the backbone's arch and the head widths together.
 # Which implementation the model reproduces, in the backbone's fusion, every head, the
 # loss and the final resize at once (hrnet_seg/models/reproduce.py; README "Fidelity:
 # mmseg or official"). "mmseg": mmseg 1.2.2 bit for bit at every input size, so that
@@ -10,7 +11,6 @@
 reproduce = "mmseg"
 align_corners = None
 norm_cfg = dict(type="SyncBN", requires_grad=True)  # BN with one warning when not distributed
-hrnet_channels = [48, 96, 192, 384]  # C, 2C, 4C, 8C of the arch below
 data_preprocessor = dict(
     type="SegDataPreProcessor",
     mean=[123.675, 116.28, 103.53],
@@ -24,17 +24,12 @@ model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type="HighResolutionNet",
-        arch="W48",
         norm_cfg=norm_cfg,
         norm_eval=False,
-        # ImageNet weights, never downloaded: README "Pretrained weights".
-        pretrained="pretrained_models/hrnetv2_w48_imagenet_pretrained.pth",
     ),
     decode_head=dict(
         type="HRNetV2FCNHead",  # mmseg's FCNHead, lean upsample-and-concat (models/heads.py)
-        in_channels=hrnet_channels,
         in_index=(0, 1, 2, 3),
-        channels=sum(hrnet_channels),
         input_transform="resize_concat",
         kernel_size=1,
         num_convs=1,

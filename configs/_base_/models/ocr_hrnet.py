@@ -1,7 +1,8 @@
 # HRNetV2 + OCR (Yuan et al., "Object-Contextual Representations for Semantic
 # Segmentation", ECCV 2020): an FCN auxiliary head gives the soft object regions
 # (loss weight 0.4), the OCR head aggregates object-contextual features (1.0).
-# Defaults are HRNetV2-W48; leaves change arch and the head widths.
+# No width here: a config inherits ocr_hrnet_w18.py or ocr_hrnet_w48.py, which set the
+# backbone's arch and the head widths together.
 # Which implementation the model reproduces, in the backbone's fusion, every head, the
 # loss and the final resize at once (hrnet_seg/models/reproduce.py; README "Fidelity:
 # mmseg or official"). "mmseg": mmseg 1.2.2 bit for bit at every input size, so that
@@ -11,7 +12,6 @@
 reproduce = "mmseg"
 align_corners = None
 norm_cfg = dict(type="SyncBN", requires_grad=True)  # BN with one warning when not distributed
-hrnet_channels = [48, 96, 192, 384]  # C, 2C, 4C, 8C of the arch below
 data_preprocessor = dict(
     type="SegDataPreProcessor",
     mean=[123.675, 116.28, 103.53],
@@ -26,17 +26,12 @@ model = dict(
     num_stages=2,
     backbone=dict(
         type="HighResolutionNet",
-        arch="W48",
         norm_cfg=norm_cfg,
         norm_eval=False,
-        # ImageNet weights, never downloaded: README "Pretrained weights".
-        pretrained="pretrained_models/hrnetv2_w48_imagenet_pretrained.pth",
     ),
     decode_head=[
         dict(
             type="HRNetV2FCNHead",  # mmseg's FCNHead, lean upsample-and-concat (models/heads.py)
-            in_channels=hrnet_channels,
-            channels=sum(hrnet_channels),
             in_index=(0, 1, 2, 3),
             input_transform="resize_concat",
             kernel_size=1,
@@ -49,7 +44,6 @@ model = dict(
         ),
         dict(
             type="HRNetV2OCRHead",  # mmseg's OCRHead, lean upsample-and-concat
-            in_channels=hrnet_channels,
             in_index=(0, 1, 2, 3),
             input_transform="resize_concat",
             channels=512,  # official MODEL.OCR.MID_CHANNELS
