@@ -18,6 +18,13 @@ from tests.conftest import REPO, run_python
 CS_SPLITS = {"train": 6, "val": 3}
 ADE_SPLITS = {"training": 12, "validation": 10}
 ADE_SIZE = (64, 64)
+# Reads an image and its labels as they are; LoadAnnotations takes reduce_zero_label from
+# the dataset.
+READ_PIPELINE = [
+    dict(type="LoadImageFromFile"),
+    dict(type="LoadAnnotations"),
+    dict(type="PackSegInputs"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -148,16 +155,11 @@ def test_mmseg_cityscapes_dataset_reads_it(cityscapes):
     from mmseg.datasets import CityscapesDataset
 
     init_default_scope("mmseg")
-    pipeline = [
-        dict(type="LoadImageFromFile"),
-        dict(type="LoadAnnotations"),
-        dict(type="PackSegInputs"),
-    ]
     for split, count in CS_SPLITS.items():
         dataset = CityscapesDataset(
             data_root=str(cityscapes),
             data_prefix=dict(img_path=f"leftImg8bit/{split}", seg_map_path=f"gtFine/{split}"),
-            pipeline=pipeline,
+            pipeline=READ_PIPELINE,
         )
         assert len(dataset) == count
     sample = dataset[0]
@@ -269,18 +271,12 @@ def test_mmseg_ade20k_dataset_reads_it(ade20k):
     from mmseg.datasets import ADE20KDataset
 
     init_default_scope("mmseg")
-    # LoadAnnotations takes reduce_zero_label from the dataset.
-    pipeline = [
-        dict(type="LoadImageFromFile"),
-        dict(type="LoadAnnotations"),
-        dict(type="PackSegInputs"),
-    ]
     for split, count in ADE_SPLITS.items():
         dataset = ADE20KDataset(
             data_root=str(ade20k),
             data_prefix=dict(img_path=f"images/{split}", seg_map_path=f"annotations/{split}"),
             reduce_zero_label=True,
-            pipeline=pipeline,
+            pipeline=READ_PIPELINE,
         )
         assert len(dataset) == count
     sample = dataset[0]

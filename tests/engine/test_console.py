@@ -12,12 +12,19 @@ PREAMBLE = [
 ]
 
 
-def test_preamble_goes_to_the_file_only(tmp_path):
-    logger = logging.getLogger("test_console_short")
+def _terminal_and_file_logger(name, tmp_path):
+    """A logger like the runner's: a terminal handler first, then ``run.log`` in ``tmp_path``;
+    returns it with the terminal's buffer."""
+    logger = logging.getLogger(name)
     logger.setLevel(logging.INFO)
     terminal = io.StringIO()
     logger.addHandler(logging.StreamHandler(terminal))
     logger.addHandler(logging.FileHandler(tmp_path / "run.log"))
+    return logger, terminal
+
+
+def test_preamble_goes_to_the_file_only(tmp_path):
+    logger, terminal = _terminal_and_file_logger("test_console_short", tmp_path)
     keep_console_short(logger)
     keep_console_short(logger)  # idempotent
     for message in [*PREAMBLE, "Iter(train) [10/300]  loss: 1.0"]:
@@ -31,11 +38,7 @@ def test_preamble_goes_to_the_file_only(tmp_path):
 
 
 def test_evaluation_iteration_lines_go_to_the_file_only(tmp_path):
-    logger = logging.getLogger("test_console_eval")
-    logger.setLevel(logging.INFO)
-    terminal = io.StringIO()
-    logger.addHandler(logging.StreamHandler(terminal))
-    logger.addHandler(logging.FileHandler(tmp_path / "run.log"))
+    logger, terminal = _terminal_and_file_logger("test_console_eval", tmp_path)
     keep_console_short(logger)
     messages = [
         "Iter(val) [10/10]    eta: 0:00:00  time: 1.0674  data_time: 0.0146",

@@ -36,6 +36,15 @@ def check_golden(name: str, text: str) -> None:
     assert text == path.read_text()
 
 
+def dry_run_golden(capsys, cli: str, argv: list[str], golden: str) -> str:
+    """Runs ``slurm/<cli>.py`` on ``argv`` (a dry run), checks its normalised output
+    against ``golden/<golden>`` and returns that output."""
+    assert load_cli(cli).main(argv) == 0
+    text = normalised(capsys.readouterr().out)
+    check_golden(golden, text)
+    return text
+
+
 def test_two_nodes_of_four_gpus(capsys):
     argv = [
         "configs/hrnet_w48_cityscapes.py",
@@ -66,9 +75,7 @@ def test_two_nodes_of_four_gpus(capsys):
         "/scratch/runs",
         "--dry-run",
     ]
-    assert load_cli("submit").main(argv) == 0
-    text = normalised(capsys.readouterr().out)
-    check_golden("submit_2nodes_4gpus.txt", text)
+    text = dry_run_golden(capsys, "submit", argv, "submit_2nodes_4gpus.txt")
     # What the golden file asserts, spelled out:
     for line in (
         "#SBATCH --nodes=2",
@@ -124,9 +131,7 @@ def test_sweep_is_one_array_with_a_concurrency_limit(capsys):
         "/scratch/runs",
         "--dry-run",
     ]
-    assert load_cli("sweep").main(argv) == 0
-    text = normalised(capsys.readouterr().out)
-    check_golden("sweep_6runs.txt", text)
+    text = dry_run_golden(capsys, "sweep", argv, "sweep_6runs.txt")
     assert "#SBATCH --array=0-5%2" in text.splitlines()
     assert "%A_%a_0_log.out" in text
     assert text.count("# run ") == 6

@@ -44,17 +44,23 @@ def flag():
     flag.uninstall()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGUSR2, signal.SIGTERM])
-def test_signal_saves_a_checkpoint_and_the_restart_resumes(tmp_path, demo_root, flag, signum):
+def _train_until_preempted(tmp_path, demo_root, flag, *, at, signum) -> Preempted:
+    """Trains 8 iterations, checkpointing every 4, with ``signum`` sent during iteration
+    ``at``; returns the Preempted that stops the run."""
     with pytest.raises(Preempted) as info:
         train(
             tmp_path,
             demo_root,
             iters=8,
             checkpoint_every=4,
-            hooks=[_SignalAt(6, signum), PreemptionHook(flag=flag)],
+            hooks=[_SignalAt(at, signum), PreemptionHook(flag=flag)],
         )
-    stop = info.value
+    return info.value
+
+
+@pytest.mark.parametrize("signum", [signal.SIGUSR2, signal.SIGTERM])
+def test_signal_saves_a_checkpoint_and_the_restart_resumes(tmp_path, demo_root, flag, signum):
+    stop = _train_until_preempted(tmp_path, demo_root, flag, at=6, signum=signum)
     assert stop.iteration == 6  # the iteration in flight finished, none started after
     assert stop.requeue == (signum == signal.SIGUSR2)
     assert os.path.basename(stop.checkpoint) == "iter_6.pth"
@@ -80,15 +86,8 @@ def test_signal_on_a_checkpoint_iteration_does_not_save_twice(
         return original(self, out_dir, filename, *args, **kwargs)
 
     monkeypatch.setattr(SegRunner, "save_checkpoint", spy)
-    with pytest.raises(Preempted) as info:
-        train(
-            tmp_path,
-            demo_root,
-            iters=8,
-            checkpoint_every=4,
-            hooks=[_SignalAt(4, signal.SIGUSR2), PreemptionHook(flag=flag)],
-        )
-    assert info.value.iteration == 4
+    stop = _train_until_preempted(tmp_path, demo_root, flag, at=4, signum=signal.SIGUSR2)
+    assert stop.iteration == 4
     assert saved == ["iter_4.pth"]
 
 
