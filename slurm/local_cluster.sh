@@ -805,6 +805,17 @@ cmd_revive_node() {
     if ! pid_alive "$RUN/slurmd-$node.pid"; then
         start_slurmd "$node" || die "slurmd of $node failed to start (log: $LOG/slurmd-$node.log)"
     fi
+    # A job that ended while the node was gone can leave it COMPLETING: slurmctld waits to
+    # hear the job's end from the node, which the new slurmd cannot report (the job's
+    # processes died with the old one). Seen in one of two runs of test (h) (2026-11-28),
+    # still COMPLETING after 90 s. Clear it as an admin does after a node loss: DOWN, RESUME.
+    local settle=$((SECONDS + 15))
+    while [[ $(node_state "$node") != idle ]] && ((SECONDS < settle)); do sleep 0.5; done
+    if [[ $(node_state "$node") == completing* ]]; then
+        say "$node is still completing a job that ended while it was lost: DOWN, then RESUME"
+        q scontrol update NodeName="$node" State=DOWN Reason="lost; revived by local_cluster.sh" || true
+        q scontrol update NodeName="$node" State=RESUME || true
+    fi
     wait_idle "$node" || die "$node did not become idle within ${START_TIMEOUT} s"
     say "$node is back: $(node_state "$node")"
 }

@@ -32,7 +32,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--compile-backend",
         default="inductor",
-        help="torch.compile backend (inductor; aot_eager traces without code generation)",
+        help="torch.compile backend (inductor; aot_eager traces without code generation; "
+        "eager only captures the graphs)",
     )
     p.add_argument("--vs-mmseg", action="store_true", help="also run mmseg's own HRNet")
     p.add_argument("--slide", action="store_true", help="also time sliding-window inference")

@@ -33,8 +33,8 @@ class BenchmarkOptions:
     bf16: bool = False
     channels_last: bool = True
     compile: bool = False
-    # inductor generates C++/Triton code; aot_eager traces the same graphs without
-    # code generation (the CPU dry run of tools/gpu_bench.sh: minutes less on 2 cores).
+    # inductor generates C++/Triton code; aot_eager traces the same graphs without code
+    # generation; eager only captures them (the CPU dry run of tools/gpu_bench.sh).
     compile_backend: str = "inductor"
     vs_mmseg: bool = False
     train: bool = True
