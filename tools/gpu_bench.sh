@@ -22,8 +22,8 @@ mkdir -p "$OUT"
 if [[ "${DRY_RUN:-0}" == 1 ]]; then
   SIZE=(--device cpu --crop 64 128 --infer-size 64 128 --flops-size 64 128 --warmup 0 --repeats 1)
   # The dry run checks the steps and dynamo's capture of the networks, not inductor's code
-  # generation (minutes on 2 cores) nor AOTAutograd's tracing (aot_eager: about 170 s per
-  # compile step on 2 cores, a fifth of make test's CPU time).
+  # generation (minutes on 2 cores) nor AOTAutograd's tracing (aot_eager: 165-179 s per
+  # compile step in make test on 2 cores, its two slowest tests).
   COMPILE=(--compile --compile-backend eager)
   WIDTH=w18  # the same code paths with a seventh of the weights to build and initialise
 else
@@ -32,9 +32,11 @@ else
   WIDTH=w48
 fi
 
+SEEN=()  # every step name, to tell a misspelt STEPS entry at the end
 bench() {  # name, config, flags...
   local name=$1 config=$2 left=$((DEADLINE - SECONDS))
   shift 2
+  SEEN+=("$name")
   [[ -z "${STEPS:-}" || " $STEPS " == *" $name "* ]] || return 0
   echo "== $name" | tee -a "$OUT/summary.log"
   if ((left < 20)); then
@@ -59,3 +61,9 @@ for model in fcn ocr; do
   bench "w48_${model}_fp32_vs_mmseg" "$config" --batch 2 --no-channels-last --vs-mmseg
 done
 echo "figures: $OUT/*.json, log: $OUT/summary.log ($SECONDS s)"
+for step in ${STEPS:-}; do
+  if [[ " ${SEEN[*]} " != *" $step "* ]]; then
+    echo "error: STEPS names '$step', which is no step of this script; steps: ${SEEN[*]}" >&2
+    exit 2
+  fi
+done

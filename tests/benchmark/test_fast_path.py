@@ -163,6 +163,22 @@ def test_gpu_script_stops_at_its_budget(tmp_path):
     assert result.stdout.count("skipped: the 0s budget is spent") == 8
 
 
+def test_gpu_script_names_a_misspelt_step(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DRY_RUN": "1", "OUT": str(tmp_path), "PY": sys.executable}
+    env.update(BUDGET_S="0", STEPS="w48_fcn_fp32_vs_mmseg w48_fcn_fp23_vs_mmseg")
+    result = subprocess.run(
+        ["bash", "tools/gpu_bench.sh"], cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=HANG_GUARD_S,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: STEPS names 'w48_fcn_fp23_vs_mmseg', which is no step")
+    assert "w48_fcn_fp32_vs_mmseg" in result.stderr.splitlines()[0]  # the list of steps
+
+
 def test_compile_reaches_the_networks_the_segmentor_calls():
     # torch.compile(segmentor) compiles only segmentor.forward, which encode_decode and
     # the heads' loss bypass: the benchmark's --compile once timed eager code. The
