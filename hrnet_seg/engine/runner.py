@@ -19,6 +19,7 @@ import logging
 import os
 import os.path as osp
 import shutil
+import weakref
 
 import torch
 from mmengine.device import get_device
@@ -43,6 +44,10 @@ from .work_dir import ensure_writable
 
 class CheckpointWriteError(UserError, OSError):
     """A checkpoint that could not be written (a full disk, a quota)."""
+
+
+# Runners whose model is a DDP wrapper, weakly: close_distributed releases them.
+_WRAPPING_RUNNERS: weakref.WeakSet = weakref.WeakSet()
 
 
 @RUNNERS.register_module()
@@ -99,6 +104,8 @@ class SegRunner(Runner):
             model_wrapper_cfg = wrapper_cfg(self.cfg, device=get_device())
         model = super().wrap_model(model_wrapper_cfg, model)
         register_comm_hook(model, self.cfg.get("ddp_comm_hook"))
+        if is_model_wrapper(model):
+            _WRAPPING_RUNNERS.add(self)  # for close_distributed
         return model
 
     def _init_model_weights(self) -> None:
@@ -273,14 +280,29 @@ def slurm_env_to_torch() -> None:
 
 
 def close_distributed() -> None:
-    """Wait for every rank, then tear the process group down.
+    """Wait for every rank, release the DDP wrappers, then tear the process group down.
 
-    Without it, a rank that finishes first (no checkpoint or results to write) exits
-    while gloo threads still talk to rank 0, and aborts ("terminate called without an
-    active exception"), failing the whole torchrun job.
+    Without the barrier, a rank that finishes first (no checkpoint or results to write)
+    exits while gloo threads still talk to rank 0, and aborts ("terminate called without
+    an active exception"), failing the whole job.
+
+    Without the release, ``destroy_process_group`` only drops the group from torch's
+    registry: each DDP wrapper's reducer still holds the group, and mmengine's runner
+    sits in reference cycles, so the group's C++ destructor (which joins gloo's worker
+    threads) ran only during interpreter finalisation, where it can abort the same
+    way after a run that finished (seen on a 2-node x 2-task Slurm job under load).
+    Unwrapping the live runners' models and collecting here destroys the group while
+    the interpreter is whole. The runners stay usable (``unwrapped_model`` is unchanged).
     """
+    import gc
+
     import torch.distributed as dist
 
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    dist.barrier()
+    for runner in list(_WRAPPING_RUNNERS):
+        if is_model_wrapper(runner.model):
+            runner.model = runner.model.module
+    gc.collect()
+    dist.destroy_process_group()

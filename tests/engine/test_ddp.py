@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import re
 import socket
@@ -155,3 +156,47 @@ def test_the_wrapper_on_cpu_and_gpu():
     # On GPUs mmengine adds device_ids=[LOCAL_RANK].
     assert "device_ids" not in ddp.wrapper_cfg(cfg, device="cuda")
     assert ddp.process_group_kwargs(dict(backend="nccl")) == {}
+
+
+def _close_main(rank, port, out_dir):
+    import gc
+    import weakref
+
+    from mmengine.logging import MMLogger
+
+    from hrnet_seg.engine.runner import SegRunner, close_distributed
+
+    os.environ["LOCAL_RANK"] = str(rank)  # mmengine reads it even where the cfg sets none
+    _init(rank, port)
+    # A runner as far as wrap_model needs one, built without mmengine's __init__, and
+    # in a reference cycle as mmengine's runner is (hooks and loops point back to it).
+    runner = SegRunner.__new__(SegRunner)
+    runner.cfg = Config(dict(ddp_bucket_cap_mb=1))
+    runner._distributed = True
+    runner._logger = MMLogger.get_instance(f"close-{rank}")
+    runner.model = runner.wrap_model(None, _model())
+    runner.myself = runner
+    wrapper = weakref.ref(runner.model)
+    inner = runner.model.module
+    gc.disable()  # as at exit: nothing may depend on a collection happening by luck
+    close_distributed()
+    with open(f"{out_dir}/rank{rank}.pkl", "wb") as f:
+        pickle.dump(
+            dict(
+                wrapper_dead=wrapper() is None,
+                unwrapped=runner.model is inner,
+                group_gone=not torch_dist.is_initialized(),
+            ),
+            f,
+        )
+
+
+def test_close_distributed_releases_the_ddp_wrappers_before_destroying_the_group(tmp_path):
+    """The reducer of a DDP wrapper holds the process group; if the wrapper outlives
+    close_distributed (the runner is in a cycle), the group's destructor runs during
+    interpreter finalisation and can abort a finished job. close_distributed unwraps the
+    live runners' models and collects, so the wrapper is gone when the group is."""
+    mp.spawn(_close_main, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
+    for rank in range(2):
+        with open(tmp_path / f"rank{rank}.pkl", "rb") as f:
+            assert pickle.load(f) == dict(wrapper_dead=True, unwrapped=True, group_gone=True)
