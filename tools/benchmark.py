@@ -45,6 +45,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--repeats", type=int, default=3, help="timed runs (pairs with --vs-mmseg); median"
     )
+    p.add_argument(
+        "--flush-denormal",
+        action="store_true",
+        help="torch.set_flush_denormal(True) first (denormal floats are slow on CPUs)",
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile one step of each model (torch.profiler): time by operator kind",
+    )
     p.add_argument("--data-root", help="also time the data pipeline on this dataset")
     p.add_argument("--data-workers", type=int, default=1, help="dataloader workers for --data-root")
     p.add_argument(
@@ -76,6 +86,8 @@ def main(argv=None) -> int:
 
     args = parse_args(argv)
     quiet_stack()
+    if args.flush_denormal:
+        torch.set_flush_denormal(True)
     cfg = load_config(args.config)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     crop = tuple(args.crop or cfg.model.data_preprocessor.get("size") or (512, 1024))
@@ -95,10 +107,12 @@ def main(argv=None) -> int:
         warmup=args.warmup,
         repeats=args.repeats,
         device=device,
+        profile=args.profile,
     )
     if args.max_batch:
         opts.batch = largest_batch(cfg, opts)
     result = run_benchmark(cfg, opts)
+    result.record["flush_denormal"] = args.flush_denormal
     if args.mfu and "train_ours_img_per_s" in result.record:
         macs = segmentor_macs(build(cfg).to(device).eval(), crop)
         peak = matmul_peak_tflops(torch.device(device), n=8192 if device == "cuda" else 512)
@@ -117,6 +131,8 @@ def main(argv=None) -> int:
     print(f"{args.config} on {result.record['device']} ({result.record['threads']} threads)")
     for name, text in result.rows:
         print(f"  {name:<{width}}  {text}")
+    for table in result.tables:
+        print(f"\n{table}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"config": args.config, **result.record}, f, indent=2)

@@ -13,6 +13,7 @@ from ..models.inference import slide_test_cfg
 from .flops import official_gflops, segmentor_macs
 from .models import build, compile_segmentor
 from .models import num_classes as classes_of
+from .profile import profile_step, profile_table
 from .timing import (
     Inference,
     TrainStep,
@@ -43,12 +44,15 @@ class BenchmarkOptions:
     warmup: int = 1
     repeats: int = 3
     device: str = "cpu"
+    # torch.profiler: one more call of each timed function, by operator kind (CPU)
+    profile: bool = False
 
 
 @dataclass
 class Result:
     rows: list[tuple[str, str]] = field(default_factory=list)
     record: dict = field(default_factory=dict)
+    tables: list[str] = field(default_factory=list)  # Markdown, printed after the rows
 
     def add(self, name: str, value, text: str) -> None:
         self.record[name] = value
@@ -82,9 +86,12 @@ def _variants(cfg: Config, opts: BenchmarkOptions, device: torch.device) -> dict
     return variants
 
 
-def _describe(name: str) -> str:
+def _describe(name: str, opts: BenchmarkOptions | None = None) -> str:
     if name == "ours":
-        return "ours"
+        if opts is None:
+            return "ours"
+        parts = ["channels_last" if opts.channels_last else "NCHW", "bf16" if opts.bf16 else "fp32"]
+        return " ".join(["ours", *parts] + (["compiled"] if opts.compile else []))
     parts = ["channels_last" if "_cl" in name else "NCHW", "bf16" if "bf16" in name else "fp32"]
     return f"mmseg {' '.join(parts)}"
 
@@ -175,9 +182,11 @@ def _inference(models, opts: BenchmarkOptions, device, num_classes: int, result:
                 f"infer_{mode}_{name}_s",
                 round(t, 4),
                 f"{t * 1000:.1f} ms / batch {opts.batch} at {size} "
-                f"({opts.batch / t:.2f} fps), {_describe(name)}",
+                f"({opts.batch / t:.2f} fps), {_describe(name, opts)}",
             )
         _speedups(f"infer_{mode}", times, result)
+        if opts.profile:
+            _profile(fns, f"infer_{mode}", f"inference ({mode}, {size})", result, opts)
         if mode == "whole":
             t_metric = _metric_time(fns["ours"](), num_classes, device)
             share = 100 * t_metric / median(times["ours"])
@@ -186,6 +195,16 @@ def _inference(models, opts: BenchmarkOptions, device, num_classes: int, result:
                 round(share, 3),
                 f"{share:.2f}% of inference time (confusion matrix on {device.type})",
             )
+
+
+def _profile(fns: dict, prefix: str, title: str, result: Result, opts: BenchmarkOptions) -> None:
+    """One profiled call of each (warmed-up) function: ms per operator kind."""
+    profiles = {_describe(name, opts): profile_step(fn) for name, fn in fns.items()}
+    result.record[f"{prefix}_profile_ms"] = {
+        name: {kind: round(ms, 2) for kind, ms in p.ms_by_kind.items()}
+        for name, p in profiles.items()
+    }
+    result.tables.append(profile_table(profiles, title=title))
 
 
 def _metric_time(logits: torch.Tensor, num_classes: int, device) -> float:
@@ -216,9 +235,11 @@ def _training(models, opts: BenchmarkOptions, device, num_classes: int, result: 
             f"train_{name}_img_per_s",
             round(opts.batch / t, 3),
             f"{opts.batch / t:.2f} img/s ({t:.3f} s / step, batch {opts.batch} at {crop}), "
-            f"{_describe(name)}",
+            f"{_describe(name, opts)}",
         )
     _speedups("train", times, result)
+    if opts.profile:
+        _profile(steps, "train", f"train step (batch {opts.batch}, {crop})", result, opts)
     memory = peak_memory_mib(device)
     if memory is not None:
         result.add("train_peak_mem_mib", round(memory), f"{memory:.0f} MiB peak (all variants)")
