@@ -36,7 +36,13 @@ class _ResidualBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         def inner(x: torch.Tensor) -> torch.Tensor:
             identity = x if self.downsample is None else self.downsample(x)
-            return self._residual(x) + identity
+            out = self._residual(x)
+            # In place, as mmseg and the official code: the residual is a fresh norm
+            # output that nothing else reads (norm backward needs its input, not its
+            # output), and a new tensor per block costs an allocation the size of the
+            # activation (page faults on CPU), a measurable share of the step.
+            out += identity
+            return out
 
         if self.with_cp and x.requires_grad:
             # Activation checkpointing: recompute the block in backward to save memory.

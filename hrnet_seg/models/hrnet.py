@@ -163,7 +163,16 @@ class HighResolutionModule(nn.Module):
                 else:
                     term = row[j](x[j])
                 # Summed from branch 0 up, as the official code: bitwise the same output.
-                y = term if y is None else y + term
+                # In place once y is a tensor of our own (not branch i's input, which
+                # other rows read): the terms are fresh norm or resize outputs whose
+                # backward does not need them, and a new tensor per term costs an
+                # allocation the size of the activation.
+                if y is None:
+                    y = term
+                elif y is x[i]:
+                    y = y + term
+                else:
+                    y += term
             fused.append(self.relu(y))
         return fused
 
