@@ -51,6 +51,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="torch.set_flush_denormal(True) first (denormal floats are slow on CPUs)",
     )
     p.add_argument(
+        "--fold-bn",
+        action="store_true",
+        help="also time inference of ours with BN folded into the convolutions",
+    )
+    p.add_argument(
         "--profile",
         action="store_true",
         help="also profile one step of each model (torch.profiler): time by operator kind",
@@ -108,6 +113,7 @@ def main(argv=None) -> int:
         repeats=args.repeats,
         device=device,
         profile=args.profile,
+        fold_bn=args.fold_bn,
     )
     if args.max_batch:
         opts.batch = largest_batch(cfg, opts)

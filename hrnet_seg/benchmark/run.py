@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 
@@ -9,6 +10,7 @@ import torch
 from mmengine.config import Config
 
 from ..evaluation.confusion import confusion_matrix
+from ..models.fold_bn import fold_batch_norms
 from ..models.inference import slide_test_cfg
 from .flops import official_gflops, segmentor_macs
 from .models import build, compile_segmentor
@@ -46,6 +48,8 @@ class BenchmarkOptions:
     device: str = "cpu"
     # torch.profiler: one more call of each timed function, by operator kind (CPU)
     profile: bool = False
+    # also time inference of ours with every BN folded into its conv (models/fold_bn.py)
+    fold_bn: bool = False
 
 
 @dataclass
@@ -87,23 +91,27 @@ def _variants(cfg: Config, opts: BenchmarkOptions, device: torch.device) -> dict
 
 
 def _describe(name: str, opts: BenchmarkOptions | None = None) -> str:
-    if name == "ours":
+    if name.startswith("ours"):
+        folded = ["BN folded"] if name == "ours_folded" else []
         if opts is None:
-            return "ours"
+            return " ".join(["ours", *folded])
         parts = ["channels_last" if opts.channels_last else "NCHW", "bf16" if opts.bf16 else "fp32"]
-        return " ".join(["ours", *parts] + (["compiled"] if opts.compile else []))
+        return " ".join(["ours", *parts, *folded] + (["compiled"] if opts.compile else []))
     parts = ["channels_last" if "_cl" in name else "NCHW", "bf16" if "bf16" in name else "fp32"]
     return f"mmseg {' '.join(parts)}"
 
 
-def _speedups(prefix: str, times: dict[str, list[float]], result: Result) -> None:
+def _speedups(prefix: str, times: dict[str, list[float]], result: Result, *, ours="ours") -> None:
     """Paired ratios (reference time / ours, run next to each other) against every mmseg
-    variant: median with min and max, and the headline against mmseg's fastest."""
-    references = [name for name in times if name != "ours"]
+    variant: median with min and max, and the headline against mmseg's fastest.
+    ``ours`` names which of our variants (``ours`` or ``ours_folded``) is compared."""
+    references = [name for name in times if not name.startswith("ours")]
     if not references:
         return
+    if ours != "ours":
+        prefix = f"{prefix}_{ours.removeprefix('ours_')}"
     for name in references:
-        ratios = sorted(r / o for r, o in zip(times[name], times["ours"]))
+        ratios = sorted(r / o for r, o in zip(times[name], times[ours]))
         spread = f"min {ratios[0]:.2f}, max {ratios[-1]:.2f}, {len(ratios)} pairs"
         result.add(
             f"{prefix}_speedup_vs_{name}",
@@ -112,7 +120,7 @@ def _speedups(prefix: str, times: dict[str, list[float]], result: Result) -> Non
             f"{median(ratios):.2f}x vs {_describe(name)} ({spread})",
         )  # fmt: skip
     best = min(references, key=lambda name: median(times[name]))
-    ratios = sorted(r / o for r, o in zip(times[best], times["ours"]))
+    ratios = sorted(r / o for r, o in zip(times[best], times[ours]))
     ratio = median(ratios)
     result.add(f"{prefix}_speedup", round(ratio, 3), f"{ratio:.2f}x vs mmseg's fastest here")
     result.add(f"{prefix}_speedup_reference", best, f"the fastest mmseg: {_describe(best)}")
@@ -166,6 +174,12 @@ def run_benchmark(cfg: Config, opts: BenchmarkOptions) -> Result:
 def _inference(models, opts: BenchmarkOptions, device, num_classes: int, result: Result) -> None:
     x = torch.randn(opts.batch, 3, *opts.infer_size, device=device)
     modes = ["whole", "slide"] if opts.slide else ["whole"]
+    if opts.fold_bn:
+        # A copy: the training step that follows needs the model with its BN layers.
+        folded = copy.deepcopy(models["ours"].model).eval()
+        fold_batch_norms(folded)
+        models = {"ours": models["ours"], "ours_folded": Variant(folded, models["ours"].bf16),
+                  **{k: v for k, v in models.items() if k != "ours"}}  # fmt: skip
     for mode in modes:
         fns = {
             name: Inference(v.model, x, bf16=v.bf16, device=device, mode=mode)
@@ -185,6 +199,8 @@ def _inference(models, opts: BenchmarkOptions, device, num_classes: int, result:
                 f"({opts.batch / t:.2f} fps), {_describe(name, opts)}",
             )
         _speedups(f"infer_{mode}", times, result)
+        if opts.fold_bn:
+            _speedups(f"infer_{mode}", times, result, ours="ours_folded")
         if opts.profile:
             _profile(fns, f"infer_{mode}", f"inference ({mode}, {size})", result, opts)
         if mode == "whole":

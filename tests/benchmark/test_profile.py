@@ -77,15 +77,19 @@ def test_a_profile_counts_each_operator_once_and_phases_as_phases():
 def test_the_benchmark_profiles_every_model_it_times():
     torch.manual_seed(0)
     opts = BenchmarkOptions(batch=1, crop=(32, 64), infer_size=(32, 64), flops_size=(32, 32),
-                            vs_mmseg=True, warmup=1, repeats=1, profile=True)  # fmt: skip
+                            vs_mmseg=True, warmup=1, repeats=1, profile=True,
+                            fold_bn=True)  # fmt: skip
     result = run_benchmark(load_config(str(DEMO)), opts)
-    for prefix in ("train", "infer_whole"):
-        profiles = result.record[f"{prefix}_profile_ms"]
-        assert set(profiles) == {
-            "ours channels_last fp32", "mmseg NCHW fp32", "mmseg channels_last fp32"
-        }  # fmt: skip
-        for kinds in profiles.values():
-            assert kinds["convolution"] > 0 and kinds["batch norm"] > 0
+    models = {"ours channels_last fp32", "mmseg NCHW fp32", "mmseg channels_last fp32"}
+    assert set(result.record["train_profile_ms"]) == models
+    # inference also times ours with BN folded, which has no BN time left
+    infer = result.record["infer_whole_profile_ms"]
+    assert set(infer) == models | {"ours channels_last fp32 BN folded"}
+    assert infer.pop("ours channels_last fp32 BN folded").get("batch norm", 0.0) == 0.0
+    for kinds in [*infer.values(), *result.record["train_profile_ms"].values()]:
+        assert kinds["convolution"] > 0 and kinds["batch norm"] > 0
+    assert {"infer_whole_speedup", "infer_whole_folded_speedup"} <= set(result.record)
+    assert "train_folded_speedup" not in result.record  # training keeps its BN
     train = result.record["train_profile_ms"]["ours channels_last fp32"]
     assert train["optimizer (SGD)"] > 0 and train["data preprocessor"] > 0
     assert len(result.tables) == 2
