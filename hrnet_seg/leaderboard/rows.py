@@ -149,10 +149,13 @@ def head_name(heads: Iterable[str] | None) -> str | None:
     return _HEADS.get(last, last.removesuffix("Head") or last)
 
 
-def backbone_name(arch: str | None) -> str | None:
-    """``W48`` -> ``HRNetV2-W48`` (the papers' name for the segmentation variant)."""
+def backbone_name(arch: str | None, backbone: str | None = None) -> str | None:
+    """``W48`` -> ``HRNetV2-W48`` (the papers' name for the segmentation variant);
+    Lite-HRNet's presets ``18`` / ``naive-18`` -> ``Lite-HRNet-18`` / ``Lite-HRNet-naive-18``."""
     if not arch or arch == "custom":
         return arch
+    if backbone == "LiteHighResolutionNet":
+        return f"Lite-HRNet-{arch}"
     return f"HRNetV2-{arch}"
 
 
@@ -206,7 +209,7 @@ def run_columns(record: Mapping) -> dict:
         "data": data.get("kind") if data.get("kind") in (BUILTIN, REAL) else None,
         "eval_size": _eval_size(data),
         "head": head_name(model.get("heads")),
-        "backbone": backbone_name(model.get("arch")),
+        "backbone": backbone_name(model.get("arch"), model.get("backbone")),
         "crop": _crop_text(record.get("crop")),
         "iterations": _int_or_none(record.get("iterations")),
         "batch": _int_or_none(record.get("batch_total")),

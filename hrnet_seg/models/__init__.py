@@ -34,3 +34,12 @@ __all__ += ["SyncBNFallbackWarning", "fallback_sync_bn"]
 from .builder import build_segmentor  # noqa: E402
 
 __all__ += ["build_segmentor"]
+
+from .lite_hrnet import (  # noqa: E402
+    LITE_HRNET_ARCHS,
+    LiteHighResolutionNet,
+    LiteHRNetArch,
+    resolve_lite_arch,
+)
+
+__all__ += ["LITE_HRNET_ARCHS", "LiteHRNetArch", "LiteHighResolutionNet", "resolve_lite_arch"]

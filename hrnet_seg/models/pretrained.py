@@ -116,7 +116,9 @@ def extract_backbone_state_dict(checkpoint) -> tuple[dict[str, torch.Tensor], st
         state = _strip(state, "module.")  # saved from a DistributedDataParallel wrapper
 
     if any(k.startswith("backbone.") for k in state):
-        return _strip(state, "backbone."), "mmseg", []
+        # The official Lite-HRNet checkpoints are mmpose pose models: backbone.* too.
+        mmpose = any(k.startswith("keypoint_head.") for k in state)
+        return _strip(state, "backbone."), "mmpose" if mmpose else "mmseg", []
     if any(k.startswith("model.") for k in state):
         # Official segmentation checkpoint (FullModel: `model.*` + `loss.*`).
         inner = _strip(state, "model.")
@@ -133,7 +135,9 @@ def _describe(model: nn.Module) -> str:
     name = type(model).__name__
     if arch is None:
         return name
-    preset = next((k for k, v in HRNET_ARCHS.items() if v == arch), "custom spec")
+    preset = getattr(model, "arch_name", None) or next(
+        (k for k, v in HRNET_ARCHS.items() if v == arch), "custom spec"
+    )
     return f"{name}(arch={preset!r})"
 
 

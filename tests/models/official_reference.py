@@ -92,10 +92,11 @@ def assert_matches(
     what: str,
     *,
     slack: float = 0.0,
+    tolerance: float = RELATIVE_TOLERANCE,
 ):
-    """``output`` equals the summarised official output to ``RELATIVE_TOLERANCE`` of its
-    largest magnitude, plus ``slack`` (an absolute allowance for float32 rounding that the
-    caller measured).
+    """``output`` equals the summarised official output to ``tolerance`` (by default
+    ``RELATIVE_TOLERANCE``) of its largest magnitude, plus ``slack`` (an absolute
+    allowance for float32 rounding that the caller measured).
 
     Probes: every value within ``tol * max|official|``. Projections: if every element
     is within that bound, the difference of a projection onto a Gaussian tensor drawn
@@ -107,7 +108,7 @@ def assert_matches(
     assert tuple(values.shape) == tuple(summary["shape"]), what
     scale = float(summary["max_abs"])
     assert scale > 0.5, f"{what}: the reference is too small for a relative check"
-    bound = RELATIVE_TOLERANCE * scale + slack
+    bound = tolerance * scale + slack
     ys, xs = _probe_positions(values.shape, seed)
     error = np.abs(values[:, :, ys, xs] - summary["probes"]).max()
     assert error <= bound, f"{what}: probes differ by {error:.3g} > {bound:.3g}"
