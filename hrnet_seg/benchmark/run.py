@@ -108,8 +108,6 @@ def _speedups(prefix: str, times: dict[str, list[float]], result: Result, *, our
     references = [name for name in times if not name.startswith("ours")]
     if not references:
         return
-    if ours != "ours":
-        prefix = f"{prefix}_{ours.removeprefix('ours_')}"
     for name in references:
         ratios = sorted(r / o for r, o in zip(times[name], times[ours]))
         spread = f"min {ratios[0]:.2f}, max {ratios[-1]:.2f}, {len(ratios)} pairs"
@@ -200,7 +198,7 @@ def _inference(models, opts: BenchmarkOptions, device, num_classes: int, result:
             )
         _speedups(f"infer_{mode}", times, result)
         if opts.fold_bn:
-            _speedups(f"infer_{mode}", times, result, ours="ours_folded")
+            _speedups(f"infer_{mode}_folded", times, result, ours="ours_folded")
         if opts.profile:
             _profile(fns, f"infer_{mode}", f"inference ({mode}, {size})", result, opts)
         if mode == "whole":

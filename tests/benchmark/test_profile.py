@@ -1,5 +1,7 @@
 """benchmark/profile.py: a step's CPU time by operator kind, from torch.profiler."""
 
+import time
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -47,9 +49,9 @@ def test_operators_fall_in_their_kind(name, kind):
 
 def test_a_profile_counts_each_operator_once_and_phases_as_phases():
     torch.manual_seed(0)
-    conv = torch.nn.Conv2d(3, 8, 3, padding=1)
-    bn = torch.nn.BatchNorm2d(8)
-    x = torch.randn(2, 3, 32, 32)
+    conv = torch.nn.Conv2d(16, 16, 3, padding=1)
+    bn = torch.nn.BatchNorm2d(16)
+    x = torch.randn(2, 16, 96, 96)
     optim = torch.optim.SGD([*conv.parameters(), *bn.parameters()], lr=0.1, momentum=0.9)
 
     def step():
@@ -60,13 +62,17 @@ def test_a_profile_counts_each_operator_once_and_phases_as_phases():
             optim.zero_grad()
 
     step()  # warm up (allocator, oneDNN primitives)
+    start = time.perf_counter()
     prof = profile_step(step, runs=2)
+    wall_ms_per_run = (time.perf_counter() - start) * 1000 / 2
     kinds = prof.ms_by_kind
     for kind in ("convolution", "batch norm", "interpolate", "ReLU", "optimizer (SGD)"):
         assert kinds.get(kind, 0) > 0, kind
-    # self times: the kinds add up to the total, none is negative
-    assert prof.total_ms == pytest.approx(sum(kinds.values()))
     assert min(kinds.values()) >= 0
+    # Self times of one thread's operators, each counted once, cannot add up to more
+    # than the wall time around them; inclusive times (conv2d -> convolution ->
+    # mkldnn_convolution, the step's own phases) would count the same time 2-4 times.
+    assert prof.total_ms <= wall_ms_per_run
     table = profile_table({"a": prof, "b": prof}, title="toy step")
     lines = table.splitlines()
     assert lines[0] == "| toy step | a ms | a % | b ms | b % |"
