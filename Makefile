@@ -38,7 +38,7 @@ ifeq ($(MMCV),full)
 	$(BIN)/python -m pip install $(PIP_QUIET) "setuptools<81" wheel ninja
 	MMCV_WITH_OPS=1 MAX_JOBS=$${MAX_JOBS:-2} $(BIN)/python -m pip install $(PIP_QUIET) --no-build-isolation "mmcv==2.1.0"
 endif
-	$(BIN)/python -m pip install $(PIP_QUIET) -e ".[$(MMCV),dev]"
+	$(BIN)/python -m pip install $(PIP_QUIET) -e ".[$(MMCV),dev,deploy]"
 	$(BIN)/python -m pip check
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
@@ -77,7 +77,7 @@ oldest-torch:
 	$(OLDEST_VENV)/bin/python -m pip install $(PIP_QUIET) "$(OLDEST_TORCH)"
 
 test-oldest-torch: oldest-torch
-	$(OLDEST_VENV)/bin/python -m pip install $(PIP_QUIET) -e ".[lite,dev]"
+	$(OLDEST_VENV)/bin/python -m pip install $(PIP_QUIET) -e ".[lite,dev,deploy]"
 	$(OLDEST_VENV)/bin/python -m pip check
 	$(OLDEST_VENV)/bin/python -c "import torch; v = torch.__version__; print('torch', v); assert v.startswith('$(patsubst torch==%,%,$(OLDEST_TORCH))'), v"
 	$(OLDEST_VENV)/bin/python -m pytest -m "not slow and not slurm and not gpu" $(XDIST) $(PYTEST_ARGS)

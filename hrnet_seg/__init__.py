@@ -21,3 +21,12 @@ _install_mmcv_ext_standin()
 from . import datasets, engine, evaluation, launch, models  # noqa: E402,F401
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # `from hrnet_seg import Segmenter`, without importing the deploy code for every tool.
+    if name == "Segmenter":
+        from .deploy import Segmenter
+
+        return Segmenter
+    raise AttributeError(f"module 'hrnet_seg' has no attribute {name!r}")

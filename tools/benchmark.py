@@ -56,6 +56,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="also time inference of ours with BN folded into the convolutions",
     )
     p.add_argument(
+        "--onnx",
+        action="store_true",
+        help="also time our model in bf16 and exported to ONNX Runtime (deploy extra)",
+    )
+    p.add_argument(
         "--profile",
         action="store_true",
         help="also profile one step of each model (torch.profiler): time by operator kind",
@@ -114,6 +119,7 @@ def main(argv=None) -> int:
         device=device,
         profile=args.profile,
         fold_bn=args.fold_bn,
+        onnx=args.onnx,
     )
     if args.max_batch:
         opts.batch = largest_batch(cfg, opts)

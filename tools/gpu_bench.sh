@@ -60,6 +60,9 @@ for model in fcn ocr; do
   # The backbone and heads alone: ours fp32 NCHW against mmseg's fp32 NCHW and channels_last.
   bench "w48_${model}_fp32_vs_mmseg" "$config" --batch 2 --no-channels-last --vs-mmseg
 done
+# Deployment: inference at 1024x2048 batch 1, torch fp32 and bf16 against ONNX Runtime
+# (its CUDA provider on the GPU: needs onnxruntime-gpu instead of onnxruntime).
+bench "w48_ocr_onnx_infer" "configs/hrnet_${WIDTH}_ocr_cityscapes.py" --batch 1 --onnx --skip-train
 echo "figures: $OUT/*.json, log: $OUT/summary.log ($SECONDS s)"
 for step in ${STEPS:-}; do
   if [[ " ${SEEN[*]} " != *" $step "* ]]; then

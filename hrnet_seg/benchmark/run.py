@@ -50,6 +50,8 @@ class BenchmarkOptions:
     profile: bool = False
     # also time inference of ours with every BN folded into its conv (models/fold_bn.py)
     fold_bn: bool = False
+    # also time our inference in bf16 and exported to ONNX Runtime (benchmark/onnx_runtime.py)
+    onnx: bool = False
 
 
 @dataclass
@@ -91,6 +93,10 @@ def _variants(cfg: Config, opts: BenchmarkOptions, device: torch.device) -> dict
 
 
 def _describe(name: str, opts: BenchmarkOptions | None = None) -> str:
+    if name == "onnxruntime":
+        return "ONNX Runtime fp32 (tools/export.py's graph)"
+    if name == "ours_bf16":
+        return "ours channels_last bf16"
     if name.startswith("ours"):
         folded = ["BN folded"] if name == "ours_folded" else []
         if opts is None:
@@ -105,7 +111,7 @@ def _speedups(prefix: str, times: dict[str, list[float]], result: Result, *, our
     """Paired ratios (reference time / ours, run next to each other) against every mmseg
     variant: median with min and max, and the headline against mmseg's fastest.
     ``ours`` names which of our variants (``ours`` or ``ours_folded``) is compared."""
-    references = [name for name in times if not name.startswith("ours")]
+    references = [name for name in times if name.startswith("mmseg")]
     if not references:
         return
     for name in references:
@@ -133,6 +139,20 @@ def _speedups(prefix: str, times: dict[str, list[float]], result: Result, *, our
         )
 
 
+def _ratio_to_ours(
+    key: str, times: dict[str, list[float]], name: str, result: Result, opts
+) -> None:
+    """Paired speed of ``name`` relative to ours as run (> 1: ``name`` is faster)."""
+    ratios = sorted(o / t for o, t in zip(times["ours"], times[name]))
+    result.add(
+        f"{key}_vs_ours",
+        {"median": round(median(ratios), 3), "min": round(ratios[0], 3),
+         "max": round(ratios[-1], 3)},
+        f"{median(ratios):.2f}x the speed of {_describe('ours', opts)} "
+        f"(min {ratios[0]:.2f}, max {ratios[-1]:.2f}, {len(ratios)} pairs)",
+    )  # fmt: skip
+
+
 def run_benchmark(cfg: Config, opts: BenchmarkOptions) -> Result:
     device = torch.device(opts.device)
     result = Result()
@@ -149,6 +169,8 @@ def run_benchmark(cfg: Config, opts: BenchmarkOptions) -> Result:
             "train": "data preprocessor (normalise, pad) + forward + losses + backward + "
             "SGD step, one batch reused",
             "infer": "encode_decode on a normalised batch (forward + resize to input), no_grad",
+            "onnxruntime": "session.run on a uint8 NHWC batch (normalise + forward + resize "
+            "to input), the graph of tools/export.py",
         },
     )
     params = sum(p.numel() for p in plain.parameters())
@@ -178,11 +200,20 @@ def _inference(models, opts: BenchmarkOptions, device, num_classes: int, result:
         fold_batch_norms(folded)
         models = {"ours": models["ours"], "ours_folded": Variant(folded, models["ours"].bf16),
                   **{k: v for k, v in models.items() if k != "ours"}}  # fmt: skip
+    if opts.onnx and not opts.bf16:
+        # The same weights under bf16 autocast: torch's fast path beside ONNX Runtime.
+        models = {**models, "ours_bf16": Variant(models["ours"].model, True)}
     for mode in modes:
         fns = {
             name: Inference(v.model, x, bf16=v.bf16, device=device, mode=mode)
             for name, v in models.items()
         }
+        if opts.onnx and mode == "whole":
+            from .onnx_runtime import OrtInference
+
+            fns["onnxruntime"] = OrtInference(
+                models["ours"].model, batch=opts.batch, size=opts.infer_size, device=device
+            )
         if mode == "slide":
             for v in models.values():
                 v.model.test_cfg = slide_test_cfg(opts.crop)
@@ -197,6 +228,9 @@ def _inference(models, opts: BenchmarkOptions, device, num_classes: int, result:
                 f"({opts.batch / t:.2f} fps), {_describe(name, opts)}",
             )
         _speedups(f"infer_{mode}", times, result)
+        for name in ("ours_bf16", "onnxruntime"):
+            if name in times:
+                _ratio_to_ours(f"infer_{mode}_{name}", times, name, result, opts)
         if opts.fold_bn:
             _speedups(f"infer_{mode}_folded", times, result, ours="ours_folded")
         if opts.profile:

@@ -14,7 +14,13 @@ import re
 
 from ..utils.atomic import TMP_SUFFIX, fsync_and_replace, write_text_atomic
 
-__all__ = ["TMP_SUFFIX", "checkpoints_newest_first", "fsync_and_replace", "write_text_atomic"]
+__all__ = [
+    "TMP_SUFFIX",
+    "checkpoints_newest_first",
+    "fsync_and_replace",
+    "load_segmentor_weights",
+    "write_text_atomic",
+]
 
 _ITER_CKPT = re.compile(r"^iter_(\d+)\.pth$")
 
@@ -46,3 +52,34 @@ def remove_stale_temporaries(work_dir: str) -> list[str]:
     for path in stale:
         os.remove(path)
     return stale
+
+
+def load_segmentor_weights(
+    model, checkpoint, *, path: str, strict: bool = True, revise_keys=None
+) -> dict:
+    """Put a checkpoint read by :func:`hrnet_seg.utils.torch_load.load_checkpoint_file`
+    into a segmentor: the one rule of ``tools/test.py``, ``tools/train.py --load-from``
+    and the deploy path (:mod:`hrnet_seg.deploy`).
+
+    Every key must match the model (a wrong width, head or class count is named, with the
+    fix); ``module.`` prefixes of DDP-saved files are dropped. Returns the checkpoint.
+    """
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+    from ..models.pretrained import warn_if_fusion_differs
+    from ..utils.state_dict import StateDictDiff
+
+    state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else {}
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    warn_if_fusion_differs(model, checkpoint, layout="mmseg", path=path)
+    diff = StateDictDiff.compare(model.state_dict(), state)
+    if not diff.fits(strict=True):
+        raise diff.error(
+            f"Checkpoint {path!r} does not match the model of this config:",
+            "Use the config the checkpoint was trained with (same backbone width, head "
+            "and number of classes); for official HRNet segmentation checkpoints run "
+            "tools/convert_checkpoint.py first.",
+        )
+    return _load_checkpoint_to_model(
+        model, checkpoint, strict, revise_keys=revise_keys or [(r"^module.", "")]
+    )

@@ -26,17 +26,19 @@ from mmengine.device import get_device
 from mmengine.logging import print_log
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
-from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmseg.registry import RUNNERS
 
 from ..errors import UserError
-from ..models.pretrained import warn_if_fusion_differs
 from ..models.sync_bn import fallback_sync_bn
 from ..utils.quiet import warnings_only
-from ..utils.state_dict import StateDictDiff
 from ..utils.torch_load import CheckpointReadError, UnsafeCheckpointError, load_checkpoint_file
 from . import rng
-from .checkpoint import TMP_SUFFIX, checkpoints_newest_first, fsync_and_replace
+from .checkpoint import (
+    TMP_SUFFIX,
+    checkpoints_newest_first,
+    fsync_and_replace,
+    load_segmentor_weights,
+)
 from .console import keep_console_short, keep_validation_tables_in_file, run_overview
 from .ddp import process_group_kwargs, register_comm_hook, wrapper_cfg
 from .work_dir import ensure_writable
@@ -185,22 +187,11 @@ class SegRunner(Runner):
         else:
             checkpoint = load_checkpoint_file(filename)
         self.call_hook("after_load_checkpoint", checkpoint=checkpoint)
-        state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else {}
-        state = {k.removeprefix("module."): v for k, v in state.items()}
         # Test-time augmentation wraps the segmentor; checkpoints hold the segmentor.
         target = self.unwrapped_model
         target = target.module if isinstance(target, BaseTTAModel) else target
-        warn_if_fusion_differs(target, checkpoint, layout="mmseg", path=filename)
-        diff = StateDictDiff.compare(target.state_dict(), state)
-        if not diff.fits(strict=True):
-            raise diff.error(
-                f"Checkpoint {filename!r} does not match the model of this config:",
-                "Use the config the checkpoint was trained with (same backbone width, head "
-                "and number of classes); for official HRNet segmentation checkpoints run "
-                "tools/convert_checkpoint.py first.",
-            )
-        checkpoint = _load_checkpoint_to_model(
-            target, checkpoint, strict, revise_keys=revise_keys or [(r"^module.", "")]
+        checkpoint = load_segmentor_weights(
+            target, checkpoint, path=filename, strict=strict, revise_keys=revise_keys
         )
         self._has_loaded = True
         self._resumed_meta = checkpoint.get("meta") if isinstance(checkpoint, dict) else None

@@ -23,6 +23,7 @@ from ..errors import UserError
 
 __all__ = [
     "UnreadableLabelMapError",
+    "cityscapes_label_ids",
     "cityscapes_prediction_name",
     "read_label_png",
     "read_prediction",
@@ -108,10 +109,17 @@ def write_cityscapes_prediction(
             f"pred_train_ids for {img_path} holds {np.unique(pred[~valid])[:5].tolist()}: "
             "expected Cityscapes train ids 0..18 (or 255 for no class)"
         )
+    return _save_png(
+        cityscapes_label_ids(pred), Path(out_dir) / cityscapes_prediction_name(img_path)
+    )
+
+
+def cityscapes_label_ids(pred_train_ids: np.ndarray) -> np.ndarray:
+    """Cityscapes train ids 0..18 as the official label ids (7 = road, ...); 255 (no
+    class) as 0 (unlabeled)."""
     lut = np.zeros(256, dtype=np.uint8)  # 255 -> 0, unlabeled: scored as a miss
     lut[:19] = _cityscapes_train_id_to_id()
-    label_ids = lut[pred]
-    return _save_png(label_ids, Path(out_dir) / cityscapes_prediction_name(img_path))
+    return lut[pred_train_ids.astype(np.uint8)]
 
 
 def write_ade20k_prediction(

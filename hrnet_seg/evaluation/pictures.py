@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["NOT_SCORED", "WRONG", "LegendEntry", "Picture", "compare", "error_map"]
+__all__ = ["NOT_SCORED", "WRONG", "LegendEntry", "Picture", "compare", "error_map", "overlay"]
 
 WRONG = (255, 0, 0)  # RGB, never a grey: the error map's other pixels are grey
 NOT_SCORED = (0, 170, 255)
@@ -174,3 +174,42 @@ def compare(
     _draw_legend(canvas, legend, text)
     _draw_legend(canvas, error_key, text)
     return Picture(canvas, tuple(boxes), tuple(legend), tuple(error_key))
+
+
+def overlay(
+    image: np.ndarray,
+    pred: np.ndarray,
+    *,
+    classes: Sequence[str],
+    palette: Sequence[Sequence[int]],
+    alpha: float = 0.5,
+    legend: bool = True,
+) -> np.ndarray:
+    """The image (RGB, H x W x 3 uint8) with each pixel blended with its predicted class's
+    palette colour (``alpha`` of the colour; no class: the image unchanged) and, with
+    ``legend``, the classes present listed below it. What ``tools/infer.py --overlay``
+    writes; video frames use it without the legend (their size must not change)."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha: expected a value in [0, 1], got {alpha!r}")
+    if image.shape[:2] != pred.shape:
+        raise ValueError(f"image {image.shape[:2]} and prediction {pred.shape} differ in size")
+    palette = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
+    if len(classes) != len(palette):
+        raise ValueError(f"{len(classes)} classes but {len(palette)} palette colours")
+    valid = pred < len(palette)
+    blended = image.astype(np.float32)
+    colours = _colours(pred, palette).astype(np.float32)
+    blended[valid] = (1 - alpha) * blended[valid] + alpha * colours[valid]
+    blended = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    if not legend:
+        return blended
+    height, width = pred.shape
+    text = _Text(width)
+    present = sorted(np.unique(pred[valid]).tolist())
+    entries, bottom = _layout_legend(
+        [(classes[c], palette[c]) for c in present], text, width, height + GAP
+    )
+    canvas = np.full((bottom + GAP, width, 3), 255, dtype=np.uint8)
+    canvas[:height] = blended
+    _draw_legend(canvas, entries, text)
+    return canvas

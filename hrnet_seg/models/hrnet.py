@@ -181,6 +181,18 @@ class HighResolutionModule(nn.Module):
             # mmseg's Upsample(scale_factor) computes its size as int(side * factor) and
             # resizes to it; the resize to branch i's size that follows is an exact
             # identity when the sizes already agree, so it is skipped then.
+            if _tracing():
+                # A graph for export must not freeze shapes: int(side * factor) would be
+                # a constant of the traced size. Resizing by the factor gives the same
+                # size (floor of side * factor) and, the factor being a power of two, the
+                # same sampling points (scale 1 / factor either way); the resize to
+                # branch i's size then always runs (an identity where sizes agree).
+                x = F.interpolate(
+                    x, scale_factor=float(factor), mode="bilinear", align_corners=False
+                )
+                return F.interpolate(
+                    x, size=size, mode="bilinear", align_corners=self.align_corners
+                )
             x = F.interpolate(
                 x,
                 size=[int(side * float(factor)) for side in x.shape[-2:]],
@@ -190,6 +202,11 @@ class HighResolutionModule(nn.Module):
             if x.shape[-2:] == size:
                 return x
         return F.interpolate(x, size=size, mode="bilinear", align_corners=self.align_corners)
+
+
+def _tracing() -> bool:
+    """True while torch.onnx / torch.export / torch.jit capture a graph."""
+    return torch.jit.is_tracing() or torch.compiler.is_compiling()
 
 
 @MODELS.register_module()

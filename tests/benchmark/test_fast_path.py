@@ -113,7 +113,7 @@ GPU_STEPS = [
     f"w48_{model}_{step}"
     for model in ("fcn", "ocr")
     for step in ("bf16_cl_vs_mmseg", "bf16_cl_compile", "bf16_cl_maxbatch", "fp32_vs_mmseg")
-]
+] + ["w48_ocr_onnx_infer"]
 
 
 # One step per test (the script's STEPS), so that parallel workers share the eight.
@@ -146,6 +146,9 @@ def test_gpu_script_dry_run_on_cpu(tmp_path, step):
         assert "train_speedup_vs_mmseg_bf16" not in record
     if step.endswith("compile"):
         assert record["options"]["compile"] and record["train_mfu_pct"] > 0
+    if step == "w48_ocr_onnx_infer":
+        assert {"infer_whole_onnxruntime_s", "infer_whole_onnxruntime_vs_ours"} <= set(record)
+        assert {"infer_whole_ours_bf16_vs_ours", "infer_whole_ours_s"} <= set(record)
 
 
 def test_gpu_script_stops_at_its_budget(tmp_path):
