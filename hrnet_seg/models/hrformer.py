@@ -18,7 +18,10 @@ differs (the official code's, kept so its checkpoints mean the same):
 * the fusion's upsampling is nearest by ``2**(j-i)``, then (official ``seg`` code) a
   bilinear ``align_corners=True`` resize to the finer branch's size, which is exact
   identity where the sizes already agree (sides that are multiples of 32);
-* the sum has no in-place term reuse of HRNet's kind; terms are added from branch 0 up.
+so the module with the fusion is its own (:class:`HRFormerModule`), not
+:class:`.hrnet.HighResolutionModule`, whose branches are residual blocks and whose fusion
+upsamples bilinearly in one step; the sum and its order (from branch 0 up, then ReLU) are
+the same idea.
 
 The network is the official ``HRNet/HRFormer`` segmentation backbone
 (``seg/lib/models/backbones/hrt/hrt_backbone.py`` and its ``modules/``) module for
