@@ -64,6 +64,7 @@ def _registry_for(path: str):
         OPTIM_WRAPPERS,
         OPTIMIZERS,
         PARAM_SCHEDULERS,
+        TASK_UTILS,
         TRANSFORMS,
         VISBACKENDS,
         VISUALIZERS,
@@ -74,7 +75,8 @@ def _registry_for(path: str):
     if "init_cfg" in parts:
         return None  # weight initialisers have their own registry and are checked at build
     if head in ("model", "tta_model"):
-        return MODELS
+        # A decode head's pixel sampler (OHEMPixelSampler) is built from mmseg's TASK_UTILS.
+        return TASK_UTILS if "sampler" in parts else MODELS
     if head.endswith("_dataloader"):
         if "pipeline" in parts:
             return TRANSFORMS

@@ -151,11 +151,14 @@ def head_name(heads: Iterable[str] | None) -> str | None:
 
 def backbone_name(arch: str | None, backbone: str | None = None) -> str | None:
     """``W48`` -> ``HRNetV2-W48`` (the papers' name for the segmentation variant);
-    Lite-HRNet's presets ``18`` / ``naive-18`` -> ``Lite-HRNet-18`` / ``Lite-HRNet-naive-18``."""
+    Lite-HRNet's presets ``18`` / ``naive-18`` -> ``Lite-HRNet-18`` / ``Lite-HRNet-naive-18``;
+    HRFormer's ``S`` -> ``HRFormer-S`` (the official README's names)."""
     if not arch or arch == "custom":
         return arch
     if backbone == "LiteHighResolutionNet":
         return f"Lite-HRNet-{arch}"
+    if backbone == "HighResolutionTransformer":
+        return f"HRFormer-{arch}"
     return f"HRNetV2-{arch}"
 
 

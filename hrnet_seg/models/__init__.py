@@ -43,3 +43,12 @@ from .lite_hrnet import (  # noqa: E402
 )
 
 __all__ += ["LITE_HRNET_ARCHS", "LiteHRNetArch", "LiteHighResolutionNet", "resolve_lite_arch"]
+
+from .hrformer import (  # noqa: E402
+    HRFORMER_ARCHS,
+    HighResolutionTransformer,
+    HRFormerArch,
+    resolve_hrformer_arch,
+)
+
+__all__ += ["HRFORMER_ARCHS", "HRFormerArch", "HighResolutionTransformer", "resolve_hrformer_arch"]

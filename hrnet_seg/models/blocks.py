@@ -18,6 +18,18 @@ def make_norm(norm_cfg: dict, num_features: int) -> nn.Module:
     return build_norm_layer(norm_cfg, num_features)[1]
 
 
+def dw_pw(in_channels: int, out_channels: int, *, norm_cfg: dict, stride: int) -> list:
+    """Depthwise 3x3 + norm, pointwise 1x1 + norm: the depthwise-separable replacement of
+    HRNet's 3x3 convs that Lite-HRNet (transitions and fusion) and HRFormer (fusion) use;
+    plain Sequential indices, as both official codes."""
+    return [
+        nn.Conv2d(in_channels, in_channels, 3, stride, 1, groups=in_channels, bias=False),
+        make_norm(norm_cfg, in_channels),
+        nn.Conv2d(in_channels, out_channels, 1, bias=False),
+        make_norm(norm_cfg, out_channels),
+    ]
+
+
 def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
 

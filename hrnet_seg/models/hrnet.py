@@ -47,6 +47,42 @@ def check_upsample(upsample: str, align_corners: bool, *, owner: str) -> None:
         )
 
 
+def make_transition(pre: tuple[int, ...], cur: tuple[int, ...], *, norm_cfg: dict) -> nn.ModuleList:
+    """HRNet's transition from a stage with branch widths ``pre`` to one with ``cur``
+    (also HRFormer's, whose official code copies it): ``None`` where a branch passes
+    unchanged, a 3x3 conv + norm + ReLU where its width changes, and for each new,
+    lower-resolution branch stride-2 3x3 conv + norm + ReLU steps from the lowest
+    existing branch."""
+    layers: list[nn.Module | None] = []
+    for i, channels in enumerate(cur):
+        if i < len(pre):
+            # An existing branch: adapt channels only where they change.
+            if channels == pre[i]:
+                layers.append(None)
+            else:
+                layers.append(
+                    nn.Sequential(
+                        nn.Conv2d(pre[i], channels, 3, padding=1, bias=False),
+                        make_norm(norm_cfg, channels),
+                        nn.ReLU(inplace=True),
+                    )
+                )
+        else:
+            # A new, lower-resolution branch from the lowest existing one.
+            steps = []
+            for j in range(i + 1 - len(pre)):
+                out = channels if j == i - len(pre) else pre[-1]
+                steps.append(
+                    nn.Sequential(
+                        nn.Conv2d(pre[-1], out, 3, stride=2, padding=1, bias=False),
+                        make_norm(norm_cfg, out),
+                        nn.ReLU(inplace=True),
+                    )
+                )
+            layers.append(nn.Sequential(*steps))
+    return nn.ModuleList(layers)
+
+
 class HighResolutionModule(nn.Module):
     """Parallel branches followed by the all-to-all multi-resolution fusion.
 
@@ -350,34 +386,7 @@ class HighResolutionNet(BaseModule):
         self._freeze_stages()
 
     def _make_transition(self, pre: tuple[int, ...], cur: tuple[int, ...]) -> nn.ModuleList:
-        layers: list[nn.Module | None] = []
-        for i, channels in enumerate(cur):
-            if i < len(pre):
-                # An existing branch: adapt channels only where they change.
-                if channels == pre[i]:
-                    layers.append(None)
-                else:
-                    layers.append(
-                        nn.Sequential(
-                            nn.Conv2d(pre[i], channels, 3, padding=1, bias=False),
-                            make_norm(self.norm_cfg, channels),
-                            nn.ReLU(inplace=True),
-                        )
-                    )
-            else:
-                # A new, lower-resolution branch from the lowest existing one.
-                steps = []
-                for j in range(i + 1 - len(pre)):
-                    out = channels if j == i - len(pre) else pre[-1]
-                    steps.append(
-                        nn.Sequential(
-                            nn.Conv2d(pre[-1], out, 3, stride=2, padding=1, bias=False),
-                            make_norm(self.norm_cfg, out),
-                            nn.ReLU(inplace=True),
-                        )
-                    )
-                layers.append(nn.Sequential(*steps))
-        return nn.ModuleList(layers)
+        return make_transition(pre, cur, norm_cfg=self.norm_cfg)
 
     def _make_stage(
         self,

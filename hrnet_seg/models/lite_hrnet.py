@@ -35,6 +35,7 @@ from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from .blocks import dw_pw as _dw_pw
 from .blocks import make_norm
 from .pretrained import load_backbone_weights, require_pretrained_file
 
@@ -166,17 +167,6 @@ def _conv(in_channels, out_channels, kernel_size, *, norm_cfg, act, stride=1, gr
         norm_cfg=norm_cfg,
         act_cfg=None if act is None else dict(type=act),
     )
-
-
-def _dw_pw(in_channels: int, out_channels: int, *, norm_cfg: dict, stride: int) -> list:
-    """Depthwise 3x3 + norm, pointwise 1x1 + norm: Lite-HRNet's replacement of HRNet's
-    3x3 convs in transitions and fusion (plain Sequential indices, as the official code)."""
-    return [
-        nn.Conv2d(in_channels, in_channels, 3, stride, 1, groups=in_channels, bias=False),
-        make_norm(norm_cfg, in_channels),
-        nn.Conv2d(in_channels, out_channels, 1, bias=False),
-        make_norm(norm_cfg, out_channels),
-    ]
 
 
 class SpatialWeighting(nn.Module):

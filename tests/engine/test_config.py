@@ -63,6 +63,14 @@ def test_unknown_keys_and_types(options, message):
     assert str(info.value) == message
 
 
+def test_a_decode_heads_pixel_sampler_is_checked_in_task_utils():
+    """OHEMPixelSampler lives in mmseg's TASK_UTILS, not MODELS (the HRFormer configs)."""
+    config = str(REPO / "configs" / "hrformer_s_ocr_cityscapes.py")
+    assert load_config(config).model.decode_head[1].sampler.type == "OHEMPixelSampler"
+    with pytest.raises(ConfigError, match="Unknown type 'OHEMSampler' at model.decode_head.1"):
+        load_config(config, {"model.decode_head.1.sampler.type": "OHEMSampler"})
+
+
 def test_valid_overrides_pass():
     cfg = load_config(
         W18,

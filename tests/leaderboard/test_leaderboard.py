@@ -224,7 +224,7 @@ def test_reference_rows_match_the_shipped_csv():
     shipped = REPO / "hrnet_seg" / "leaderboard" / "published_results.csv"
     with shipped.open() as f:
         records = list(csv.DictReader(f))
-    assert len(rows) == len(records) == 30
+    assert len(rows) == len(records) == 32
     assert all(r.is_reference and r.link.startswith("https://") for r in rows)
     for row, rec in zip(rows, records):
         assert (row.model, row.source, row.link) == (rec["model"], rec["source"], rec["url"])
@@ -240,6 +240,13 @@ def test_reference_rows_match_the_shipped_csv():
     )
     ocr48_ade = by_key[("mmsegmentation-1.2.2", "ocrnet_hr48", "ade20k", 160000)]
     assert ocr48_ade.mIoU == 43.25
+    hrt_b = by_key[("hrformer-official", "hrt_base_ocr_v2", "cityscapes", 80000)]
+    assert (hrt_b.mIoU, hrt_b.mIoU_ms_flip, hrt_b.head, hrt_b.backbone) == (
+        81.4,
+        82.0,
+        "OCR",
+        "HRFormer-B",
+    )
 
 
 # --- ranking -------------------------------------------------------------------------
@@ -266,8 +273,10 @@ def test_rank_against_references(tmp_path):
     ranked = rank(rows_from_work_dirs([tmp_path]) + reference_rows(), dataset="cityscapes")
     assert {r.dataset for r in ranked} == {"cityscapes"}
     mine = next(r for r in ranked if not r.is_reference)
-    # Above fcn_hr48 80k (79.93), below fcn_hr48 160k (80.65) and nine others.
-    assert mine.rank == 11
+    # Above fcn_hr48 80k (79.93), tied with HRFormer-S + OCR (80.0), below fcn_hr48 160k
+    # (80.65) and ten others.
+    assert mine.rank == 12
+    assert next(r for r in ranked if r.model == "hrt_small_ocr_v2").rank == 12
     values = [r.mIoU for r in ranked]
     assert values == sorted(values, reverse=True)
 

@@ -46,6 +46,10 @@ def official_random_state(layout: dict[str, list[int]], seed: int) -> dict[str, 
             continue
         if suffix == "weight" and len(shape) == 4:  # conv: unit gain
             value = rng.standard_normal(shape) / math.sqrt(math.prod(shape[1:]))
+        elif suffix == "weight" and len(shape) == 2:  # linear: unit gain
+            value = rng.standard_normal(shape) / math.sqrt(shape[1])
+        elif suffix == "relative_position_bias_table":  # attention logits' bias, O(1)
+            value = rng.standard_normal(shape)
         elif suffix == "weight":  # norm scale
             value = rng.random_sample(shape) * 0.5 + 0.5
         elif suffix in ("bias", "running_mean"):

@@ -1,0 +1,14 @@
+# HRFormer-S + OCR: the backbone's arch and the head widths it reads, in one place.
+# hrformer_channels: the four branch widths of HRFormer-S (hrnet_seg/models/hrformer.py).
+_base_ = ["./ocr_hrformer.py"]
+hrformer_channels = [32, 64, 128, 256]
+model = dict(
+    # The official ImageNet weights (HRNet/HRFormer README "Classification", hrt_small.pth),
+    # never downloaded: README "Pretrained weights". Their classification head is dropped.
+    backbone=dict(arch="S", pretrained="pretrained_models/hrt_small.pth"),
+    # A list replaces the base's whole list: both heads, copied with their widths.
+    decode_head=[
+        dict(_base_.model.decode_head[0], in_channels=hrformer_channels),
+        dict(_base_.model.decode_head[1], in_channels=hrformer_channels),
+    ],
+)
