@@ -121,7 +121,15 @@ def export_onnx(
     tmp = f"{out}.tmp"
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     try:
-        trace_to_onnx(graph, tmp, static_size=static_size, trace_size=trace_size)
+        try:
+            trace_to_onnx(graph, tmp, static_size=static_size, trace_size=trace_size)
+        except (RuntimeError, torch.onnx.errors.OnnxExporterError) as exc:
+            raise DeployError(
+                f"Cannot export {loaded.config_path}: {_first_line(exc)}"
+                + _static_hint(exc, static_size)
+            ) from None
+        if static_size is None:
+            _check_other_size(loaded, graph, tmp, trace_size)
         model = onnx.load(tmp)
         metadata = build_metadata(
             loaded.cfg,
@@ -141,6 +149,46 @@ def export_onnx(
         if os.path.exists(tmp):
             os.remove(tmp)
     return metadata
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _static_hint(exc: BaseException, static_size) -> str:
+    if "adaptive pooling" in str(exc):
+        # Lite-HRNet's cross-resolution weighting pools every branch to the smallest one's
+        # size; ONNX pools only by fixed windows, which needs a static size whose
+        # branches divide evenly.
+        return (
+            ". The model pools adaptively to a size that depends on the input, which "
+            "ONNX cannot express"
+            + ("" if static_size else " with a dynamic size")
+            + ": export with --static H W, H and W multiples of 32 (e.g. --static 512 1024)"
+        )
+    return ""
+
+
+def _check_other_size(loaded: LoadedModel, graph, path: str, trace_size) -> None:
+    """A dynamic graph must compute the model at sizes other than the traced one: a
+    shape test frozen by the tracer would make it fail or, worse, be wrong there. Checked
+    at the traced size + 8 (not a multiple of 32) before the file is kept."""
+    size = (trace_size[0] + 8, trace_size[1] + 8)
+    try:
+        (parity,) = check_parity(loaded, path, [size], graph=graph)
+    except Exception as exc:  # ONNX Runtime's errors for a graph that cannot run there
+        raise DeployError(
+            f"Cannot export {loaded.config_path} with a dynamic size: the graph traced at "
+            f"{trace_size[0]}x{trace_size[1]} fails at {size[0]}x{size[1]} "
+            f"({_first_line(exc)[:200]}); export with --static H W"
+        ) from None
+    if not parity.ok:
+        raise DeployError(
+            f"Cannot export {loaded.config_path} with a dynamic size: the graph traced at "
+            f"{trace_size[0]}x{trace_size[1]} is wrong at {parity.line()}; export with "
+            "--static H W"
+        )
 
 
 @dataclass(frozen=True)
@@ -188,19 +236,31 @@ def parity_image(size: tuple[int, int], *, seed: int = 0) -> np.ndarray:
 
 
 def check_parity(
-    loaded: LoadedModel, onnx_path: str, sizes: Sequence[tuple[int, int]], *, seed: int = 0
+    loaded: LoadedModel,
+    onnx_path: str,
+    sizes: Sequence[tuple[int, int]],
+    *,
+    seed: int = 0,
+    graph: InferenceGraph | None = None,
 ) -> list[Parity]:
-    """Run the exported logits model and the torch graph on the same images."""
-    session = OnnxModel(onnx_path)
-    if session.meta["output"] != LOGITS_NAME:
-        raise DeployError(f"{onnx_path}: parity is checked on logits; export without --argmax")
-    graph = inference_graph(loaded).to("cpu")
+    """Run the exported model and the torch graph on the same images: logits, or for a
+    ``--argmax`` model its labels against torch's (the logit error then reads 0)."""
+    import onnxruntime as ort
+
+    graph = graph or inference_graph(loaded).to("cpu")
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
+    session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
     results = []
     for i, size in enumerate(sizes):
         image = parity_image(size, seed=seed + i)[None]
         with torch.no_grad():
             ref = graph(torch.from_numpy(image)).numpy()
-        out = session.run(image)
+        out = session.run(None, {INPUT_NAME: image})[0]
+        if graph.argmax:
+            agreement = float((out == ref).mean())
+            results.append(Parity(tuple(size), 0.0, 1.0, agreement))
+            continue
         results.append(
             Parity(
                 size=tuple(size),

@@ -48,6 +48,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from .blocks import Bottleneck, dw_pw, make_blocks, make_norm
 from .hrnet import make_transition
 from .pretrained import load_backbone_weights, require_pretrained_file
+from .tracing import is_tracing
 
 _NORM_TYPES = ("BN", "SyncBN")
 #: The official LayerNorm's epsilon (``partial(nn.LayerNorm, eps=1e-6)``).
@@ -224,13 +225,16 @@ class InterlacedPoolAttention(nn.Module):
         w = self.window_size
         x = x.view(b, height, width, c)
         pad_h, pad_w = -height % w, -width % w
-        if pad_h or pad_w:
+        # While tracing for export, pad and crop always (zero pads where none is needed):
+        # the test on the traced sizes would freeze into the graph.
+        traced = is_tracing()
+        if traced or pad_h or pad_w:
             x = F.pad(x, (0, 0, pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2))
         hp, wp = height + pad_h, width + pad_w
         windows = x.view(b, hp // w, w, wp // w, w, c).permute(0, 1, 3, 2, 4, 5)
         out = self.attn(windows.reshape(-1, w * w, c))
         out = out.view(b, hp // w, wp // w, w, w, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
-        if pad_h or pad_w:
+        if traced or pad_h or pad_w:
             out = out[:, pad_h // 2 : pad_h // 2 + height, pad_w // 2 : pad_w // 2 + width]
         return out.reshape(b, n, c)
 
@@ -412,7 +416,7 @@ class HRFormerModule(nn.Module):
                     y = y + x[j]
                 elif j > i:
                     term = row[j](x[j])
-                    if term.shape[-2:] != x[i].shape[-2:]:
+                    if is_tracing() or term.shape[-2:] != x[i].shape[-2:]:
                         # The official code resizes always; where the sizes agree that
                         # resize (align_corners=True, scale 1) is an exact identity.
                         term = F.interpolate(

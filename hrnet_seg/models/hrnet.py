@@ -28,6 +28,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from .arch import HRNetArch, StageSpec, resolve_arch
 from .blocks import BLOCKS, Bottleneck, make_blocks, make_norm
 from .pretrained import load_backbone_weights, require_pretrained_file
+from .tracing import is_tracing
 
 _NORM_TYPES = ("BN", "SyncBN", "GN")
 
@@ -217,7 +218,7 @@ class HighResolutionModule(nn.Module):
             # mmseg's Upsample(scale_factor) computes its size as int(side * factor) and
             # resizes to it; the resize to branch i's size that follows is an exact
             # identity when the sizes already agree, so it is skipped then.
-            if _tracing():
+            if is_tracing():
                 # A graph for export must not freeze shapes: int(side * factor) would be
                 # a constant of the traced size. Resizing by the factor gives the same
                 # size (floor of side * factor) and, the factor being a power of two, the
@@ -238,11 +239,6 @@ class HighResolutionModule(nn.Module):
             if x.shape[-2:] == size:
                 return x
         return F.interpolate(x, size=size, mode="bilinear", align_corners=self.align_corners)
-
-
-def _tracing() -> bool:
-    """True while torch.onnx / torch.export / torch.jit capture a graph."""
-    return torch.jit.is_tracing() or torch.compiler.is_compiling()
 
 
 @MODELS.register_module()

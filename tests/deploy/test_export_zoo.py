@@ -106,3 +106,27 @@ def test_tta_mode_is_not_exported(tmp_path):
     with pytest.raises(DeployError, match="tta"):
         export_onnx(loaded, str(tmp_path / "m.onnx"))
     assert not any(Path(tmp_path).iterdir())
+
+
+def test_hrformer_exports_with_a_dynamic_size(exported):
+    """HRFormer's window attention pads to whole windows and its fusion resizes when
+    sizes differ: both take their shape-free path while tracing."""
+    loaded, path, _ = exported("configs/hrformer_s_ocr_cityscapes.py")
+    for parity in check_parity(loaded, str(path), SIZES):
+        assert parity.ok, parity.line()
+
+
+def test_lite_hrnet_exports_static_and_says_why_not_dynamic(exported, tmp_path):
+    """Lite-HRNet pools every branch adaptively to the smallest branch's size, which ONNX
+    cannot express at a dynamic size: a clear error naming --static, no file left; the
+    static export at a multiple of 32 has parity."""
+    from hrnet_seg.deploy import DeployError
+
+    config = "configs/lite_hrnet_18_cityscapes.py"
+    loaded = load_model(str(REPO / config), None)
+    with pytest.raises(DeployError, match=r"adaptively.*--static H W"):
+        export_onnx(loaded, str(tmp_path / "m.onnx"))
+    assert not any(Path(tmp_path).iterdir())
+    loaded, path, _ = exported(config, static_size=(64, 128))
+    (parity,) = check_parity(loaded, str(path), [(64, 128)])
+    assert parity.ok, parity.line()
