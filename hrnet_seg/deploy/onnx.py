@@ -119,7 +119,12 @@ def export_onnx(
         )
     graph = inference_graph(loaded, argmax=argmax).to("cpu")
     tmp = f"{out}.tmp"
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        with open(tmp, "wb"):
+            pass  # writable? (before minutes of tracing, not after)
+    except OSError as exc:
+        raise DeployError(f"Cannot write {out}: {exc.strerror or exc}") from None
     try:
         try:
             trace_to_onnx(graph, tmp, static_size=static_size, trace_size=trace_size)
