@@ -216,5 +216,7 @@ def check_pretrained_in_config(model_cfg: Mapping) -> None:
     key = "model.backbone.pretrained"
     if not path and isinstance(init_cfg, Mapping) and init_cfg.get("type") == "Pretrained":
         path, key = init_cfg.get("checkpoint"), "model.backbone.init_cfg.checkpoint"
+    if not path and model_cfg.get("pretrained"):  # mmseg's ResNet configs (DeepLabV3+)
+        path, key = model_cfg["pretrained"], "model.pretrained"
     if path:
         require_pretrained_file(path, key=key)
