@@ -224,7 +224,7 @@ def test_reference_rows_match_the_shipped_csv():
     shipped = REPO / "hrnet_seg" / "leaderboard" / "published_results.csv"
     with shipped.open() as f:
         records = list(csv.DictReader(f))
-    assert len(rows) == len(records) == 30
+    assert len(rows) == len(records) == 40  # 30 HRNet rows, 10 of its peers (issue 14)
     assert all(r.is_reference and r.link.startswith("https://") for r in rows)
     for row, rec in zip(rows, records):
         assert (row.model, row.source, row.link) == (rec["model"], rec["source"], rec["url"])
@@ -240,6 +240,10 @@ def test_reference_rows_match_the_shipped_csv():
     )
     ocr48_ade = by_key[("mmsegmentation-1.2.2", "ocrnet_hr48", "ade20k", 160000)]
     assert ocr48_ade.mIoU == 43.25
+    # A peer's row: figures of mmseg's metafile.yaml (.mim/configs/pidnet).
+    pidnet_s = by_key[("mmsegmentation-1.2.2", "pidnet-s", "cityscapes", 120000)]
+    assert (pidnet_s.mIoU, pidnet_s.mIoU_ms_flip, pidnet_s.crop) == (78.74, 80.87, "1024x1024")
+    assert (pidnet_s.head, pidnet_s.backbone, pidnet_s.gpus) == ("PIDNet", "PIDNet-S", "2x A100")
 
 
 # --- ranking -------------------------------------------------------------------------
@@ -266,8 +270,9 @@ def test_rank_against_references(tmp_path):
     ranked = rank(rows_from_work_dirs([tmp_path]) + reference_rows(), dataset="cityscapes")
     assert {r.dataset for r in ranked} == {"cityscapes"}
     mine = next(r for r in ranked if not r.is_reference)
-    # Above fcn_hr48 80k (79.93), below fcn_hr48 160k (80.65) and nine others.
-    assert mine.rank == 11
+    # Above fcn_hr48 80k (79.93), below fcn_hr48 160k (80.65) and nine other HRNet rows,
+    # and below five peers: SegFormer-B5, PIDNet-L, Mask2Former-R50, PIDNet-M, DeepLabV3+-R50.
+    assert mine.rank == 16
     values = [r.mIoU for r in ranked]
     assert values == sorted(values, reverse=True)
 
