@@ -121,6 +121,23 @@ def _lookup(registry, type_name):
         return registry.get(type_name) if isinstance(type_name, str) else type_name
 
 
+def _require_scope_package(type_name: str, *, path: str) -> None:
+    """A type of another OpenMMLab package's scope (``mmdet.MSDeformAttnPixelDecoder``:
+    mmseg's Mask2Former) when that package is not installed: say which to install."""
+    import importlib.util
+
+    from mmengine.config.utils import MODULE2PACKAGE
+
+    scope = type_name.split(".")[0] if "." in type_name else None
+    if scope is None or scope == "mmseg" or importlib.util.find_spec(scope) is not None:
+        return
+    package = MODULE2PACKAGE.get(scope, scope)
+    raise ConfigError(
+        f"{path} is {type_name!r}, a class of {package}, which is not installed: "
+        f"`pip install {package}` (check with `pip install --dry-run` that it keeps your torch)."
+    )
+
+
 def check_types(cfg: Config) -> None:
     """Every ``type=`` in the config names a registered class."""
 
@@ -130,6 +147,7 @@ def check_types(cfg: Config) -> None:
             type_name = node.get("type")
             known_type = isinstance(type_name, str) and registry is not None
             if known_type and _lookup(registry, type_name) is None:
+                _require_scope_package(type_name, path=f"{path}.type")
                 known = list(registry.module_dict)
                 known += list(getattr(registry.parent, "module_dict", None) or {})
                 raise ConfigError(
