@@ -69,3 +69,15 @@ def test_other_metrics_are_named():
 def test_a_class_of_a_missing_package_says_what_to_install():
     with pytest.raises(ConfigError, match=r"mmdet.MSDeformAttnPixelDecoder.*`pip install mmdet`"):
         load_config("mmseg::mask2former/mask2former_r50_8xb2-90k_cityscapes-512x1024.py")
+
+
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [("configs/peers/segformer_b0_cityscapes.py", "model.backbone.init_cfg.checkpoint"),
+     ("configs/peers/deeplabv3plus_r50_cityscapes.py", "model.pretrained")],
+)  # fmt: skip
+def test_mmsegs_download_urls_are_named_before_anything_starts(config, key):
+    from hrnet_seg.models.pretrained import PretrainedNotFoundError, check_pretrained_in_config
+
+    with pytest.raises(PretrainedNotFoundError, match=rf"\({key}\) is a URL.*--no-pretrained"):
+        check_pretrained_in_config(load_config(config).model)
