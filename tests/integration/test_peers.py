@@ -11,7 +11,7 @@ import json
 import pytest
 
 from tests.conftest import run_python
-from tests.integration.conftest import read_json, tiny_options
+from tests.integration.conftest import read_json, small_crop_options
 
 pytestmark = pytest.mark.slow
 
@@ -20,16 +20,7 @@ MASK2FORMER = "mmseg::mask2former/mask2former_r50_8xb2-90k_cityscapes-512x1024.p
 
 
 def options() -> list[str]:
-    """20 iterations at the built-in data's size (64x128) instead of 1024x1024 crops; the
-    pipelines of mmseg's Cityscapes bases have the same steps at the same places."""
-    tiny = tiny_options(ITERS) | {
-        "model.data_preprocessor.size": "(64,128)",
-        "train_dataloader.dataset.pipeline.2.scale": "(128,64)",  # RandomResize
-        "train_dataloader.dataset.pipeline.3.crop_size": "(64,128)",  # RandomCrop
-        "val_dataloader.dataset.pipeline.1.scale": "(128,64)",  # Resize
-        "test_dataloader.dataset.pipeline.1.scale": "(128,64)",
-    }
-    return [f"{k}={v}" for k, v in tiny.items()]
+    return small_crop_options(ITERS)
 
 
 @pytest.mark.parametrize(
