@@ -19,6 +19,9 @@ _install_mmcv_ext_standin()
 
 # Register the backbone, datasets, metric, runner and hooks into mmseg's registries.
 from . import datasets, engine, evaluation, launch, models  # noqa: E402,F401
+from .compat import fix_weighted_cross_entropy as _fix_weighted_cross_entropy  # noqa: E402
+
+_fix_weighted_cross_entropy()  # mmseg's PIDNet / DDRNet configs train (compat/mmseg_losses.py)
 
 __version__ = "0.1.0"
 

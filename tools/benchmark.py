@@ -2,6 +2,11 @@
 
     python tools/benchmark.py configs/hrnet_w48_cityscapes.py --skip-train --skip-infer
     python tools/benchmark.py configs/hrnet_w18_cityscapes.py --vs-mmseg --infer-size 512 1024
+    python tools/benchmark.py --suite peers --device cpu --json peers.json
+
+CONFIG may be an mmseg config by path or package scope (mmseg::pidnet/...py). --suite
+peers times HRNet-W18/W48 (FCN, OCR) and the peers of configs/peers/ in one run, at a
+small size unless --infer-size / --crop say otherwise, and prints one table.
 
 Each fast-path option can be switched: --bf16, --no-channels-last, --compile. With
 --vs-mmseg, mmseg 1.2.2's own HRNet (fp32, NCHW, eager) runs in the same process,
@@ -15,17 +20,25 @@ import json
 import sys
 
 import hrnet_seg  # noqa: F401  (mmcv-lite compatibility; registers our modules)
+from hrnet_seg.benchmark.suite import SUITES
 from hrnet_seg.errors import run_tool
+
+FULL_SIZE = (1024, 2048)  # Cityscapes: the published FLOPs and fps are at this size
+# --suite's size unless --infer-size gives one: small enough for a CPU.
+SUITE_SIZE = (128, 256)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("config", help="config file (its model is built; no checkpoint needed)")
+    p.add_argument(
+        "config", nargs="?", help="config file (its model is built; no checkpoint needed)"
+    )
+    p.add_argument("--suite", choices=sorted(SUITES), help="benchmark a set of models (one table)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--batch", type=int, default=2, help="images per step (per GPU)")
     p.add_argument("--crop", type=int, nargs=2, default=None, help="training crop H W")
-    p.add_argument("--infer-size", type=int, nargs=2, default=(1024, 2048), help="H W")
-    p.add_argument("--flops-size", type=int, nargs=2, default=(1024, 2048), help="H W")
+    p.add_argument("--infer-size", type=int, nargs=2, help=f"H W (default {FULL_SIZE})")
+    p.add_argument("--flops-size", type=int, nargs=2, help=f"H W (default {FULL_SIZE})")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast for our model")
     p.add_argument("--no-channels-last", action="store_true", help="NCHW for our model")
     p.add_argument("--compile", action="store_true", help="torch.compile our model")
@@ -74,7 +87,34 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--mfu", action="store_true", help="model FLOPs utilisation vs measured bf16 matmul peak"
     )
     p.add_argument("--json", help="write the figures here (for the leaderboard)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if (args.config is None) == (args.suite is None):
+        p.error("give a CONFIG or --suite peers (one of them)")
+    return args
+
+
+def run_suite_cli(args) -> int:
+    from hrnet_seg.benchmark.run import BenchmarkOptions
+    from hrnet_seg.benchmark.suite import SUITES, run_suite, suite_table
+    from hrnet_seg.engine.config import load_config
+
+    size = tuple(args.infer_size or SUITE_SIZE)
+    opts = BenchmarkOptions(
+        batch=args.batch,
+        crop=tuple(args.crop or size),
+        infer_size=size,
+        flops_size=size,
+        channels_last=not args.no_channels_last,
+        warmup=args.warmup,
+        repeats=args.repeats,
+        device=args.device or "cpu",
+    )
+    suite = run_suite(SUITES[args.suite], opts, load=load_config)
+    print(suite_table(suite))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"suite": args.suite, **suite}, f, indent=2)
+    return 0
 
 
 def main(argv=None) -> int:
@@ -96,6 +136,8 @@ def main(argv=None) -> int:
 
     args = parse_args(argv)
     quiet_stack()
+    if args.suite:
+        return run_suite_cli(args)
     if args.flush_denormal:
         torch.set_flush_denormal(True)
     cfg = load_config(args.config)
@@ -104,8 +146,8 @@ def main(argv=None) -> int:
     opts = BenchmarkOptions(
         batch=args.batch,
         crop=crop,
-        infer_size=tuple(args.infer_size),
-        flops_size=tuple(args.flops_size),
+        infer_size=tuple(args.infer_size or FULL_SIZE),
+        flops_size=tuple(args.flops_size or FULL_SIZE),
         bf16=args.bf16,
         channels_last=not args.no_channels_last,
         compile=args.compile,

@@ -1,8 +1,7 @@
-# Runtime defaults, as in mmseg 1.x (configs/_base_/default_runtime.py).
+# Runtime defaults, as in mmseg 1.x (configs/_base_/default_runtime.py), plus our runner and
+# hooks (run_hooks.py, shared with the peer configs in configs/peers/).
+_base_ = ["./run_hooks.py"]
 default_scope = "mmseg"
-# Registers HighResolutionNet and makes mmseg importable with mmcv-lite, also when
-# the config is used by mmseg's own tools/train.py.
-custom_imports = dict(imports=["hrnet_seg"], allow_failed_imports=False)
 env_cfg = dict(
     cudnn_benchmark=True,
     mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),
@@ -21,18 +20,6 @@ vis_backends = [dict(type="LocalVisBackend")]
 visualizer = dict(type="SegLocalVisualizer", vis_backends=vis_backends, name="visualizer")
 log_processor = dict(by_epoch=False)
 log_level = "INFO"
-# SegRunner: atomic checkpoints, weights_only loading, SyncBN fallback (engine/runner.py);
-# also picked by mmseg's own tools/train.py through runner_type.
-runner_type = "SegRunner"
-custom_hooks = [
-    dict(type="NaNGuardHook"),  # stop at the first NaN loss, keep the last good checkpoint
-    dict(type="ThroughputHook"),  # img/s and memory in the iteration log
-    dict(type="EvalProgressHook"),  # a progress bar while evaluating
-    dict(type="RunRecordHook"),  # env.json and results.json next to the checkpoints
-    # W&B: online with credentials, else offline files in the work dir (never blocks);
-    # WANDB_MODE=disabled turns it off.
-    dict(type="WandbLoggerHook"),
-]
 # The fast path: weights and activations in channels_last (NHWC) memory format, which
 # CPU (oneDNN) and GPU (cuDNN, tensor cores) convolutions run faster; same outputs to
 # float32 rounding (README "Speed"). torch.compile stays opt-in: compile = True.

@@ -45,9 +45,26 @@ def official_gflops(macs: int) -> float:
     return macs / 1024**3
 
 
-def segmentor_macs(model: nn.Module, size: tuple[int, int]) -> int:
-    """Multiply-adds of one whole-image inference (backbone and every head) at ``size``."""
+def _whole_image(model: nn.Module, size: tuple[int, int]):
     device = next(model.parameters()).device
     image = torch.zeros(1, 3, *size, device=device)
     metas = [dict(img_shape=tuple(size), ori_shape=tuple(size))]
-    return count_conv_macs(model, lambda: model.encode_decode(image, metas))
+    return lambda: model.encode_decode(image, metas)
+
+
+def segmentor_macs(model: nn.Module, size: tuple[int, int]) -> int:
+    """Multiply-adds of one whole-image inference (backbone and every head) at ``size``."""
+    return count_conv_macs(model, _whole_image(model, size))
+
+
+def segmentor_macs_all_ops(model: nn.Module, size: tuple[int, int]) -> int:
+    """Multiply-adds of one whole-image inference counted by torch's ``FlopCounterMode``:
+    every matrix product (convolutions, linear layers and attention's ``q @ k`` and
+    ``attn @ v``, which the papers' convention above leaves out: SegFormer's are
+    counted here only), as FLOPs / 2."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        _whole_image(model, size)()
+    return counter.get_total_flops() // 2

@@ -42,7 +42,9 @@ def model_config(
     if crop is not None:  # the preprocessor pads training batches to this size
         model["data_preprocessor"]["size"] = tuple(crop)
     backbone = model["backbone"]
-    backbone["pretrained"] = None
+    for node in (model, backbone):  # DeepLabV3+ names its weights on the segmentor
+        if "pretrained" in node:
+            node["pretrained"] = None
     backbone.pop("init_cfg", None)
     _plain_bn(model)
     if reference:
@@ -56,6 +58,15 @@ def model_config(
         for head in heads if isinstance(heads, list) else [heads]:
             head["type"] = _MMSEG_HEADS.get(head["type"], head["type"])
     return model
+
+
+def train_pipeline(cfg: Config) -> list:
+    """The config's training pipeline (what :func:`~.timing.synthetic_batch` runs)."""
+    dataset = cfg.train_dataloader.dataset
+    # mmseg's RepeatDataset / ConcatDataset wrappers hold the real dataset inside.
+    while "pipeline" not in dataset and "dataset" in dataset:
+        dataset = dataset.dataset
+    return list(dataset.get("pipeline") or [])
 
 
 def build(

@@ -13,7 +13,7 @@ from ..evaluation.confusion import confusion_matrix
 from ..models.fold_bn import fold_batch_norms
 from ..models.inference import slide_test_cfg
 from .flops import official_gflops, segmentor_macs
-from .models import build, compile_segmentor
+from .models import build, compile_segmentor, train_pipeline
 from .models import num_classes as classes_of
 from .profile import profile_step, profile_table
 from .timing import (
@@ -187,7 +187,7 @@ def run_benchmark(cfg: Config, opts: BenchmarkOptions) -> Result:
     if opts.infer:
         _inference(models, opts, device, num_classes, result)
     if opts.train:
-        _training(models, opts, device, num_classes, result)
+        _training(models, opts, device, num_classes, result, pipeline=train_pipeline(cfg))
     return result
 
 
@@ -266,9 +266,15 @@ def _metric_time(logits: torch.Tensor, num_classes: int, device) -> float:
     return median([timed(accumulate, device) for _ in range(3)])
 
 
-def _training(models, opts: BenchmarkOptions, device, num_classes: int, result: Result) -> None:
+def _training(
+    models, opts: BenchmarkOptions, device, num_classes: int, result: Result, *, pipeline
+) -> None:
     batch = synthetic_batch(
-        batch=opts.batch, crop=opts.crop, num_classes=num_classes, device=device
+        pipeline=pipeline,
+        batch=opts.batch,
+        crop=opts.crop,
+        num_classes=num_classes,
+        device=device,
     )
     steps = {
         name: TrainStep(v.model, batch, bf16=v.bf16, device=device) for name, v in models.items()
@@ -331,7 +337,11 @@ def largest_batch(cfg: Config, opts: BenchmarkOptions, *, limit: int = 64) -> in
     while batch <= limit:
         try:
             data = synthetic_batch(
-                batch=batch, crop=opts.crop, num_classes=num_classes, device=device
+                pipeline=train_pipeline(cfg),
+                batch=batch,
+                crop=opts.crop,
+                num_classes=num_classes,
+                device=device,
             )
             TrainStep(model, data, bf16=opts.bf16, device=device)()
             torch.cuda.synchronize(device)

@@ -30,7 +30,7 @@ from mmengine.optim import OptimWrapper
 
 from ..engine.ddp import COMM_HOOKS, register_comm_hook, wrapper_cfg
 from ..errors import UserError
-from .models import build, num_classes
+from .models import build, num_classes, train_pipeline
 from .timing import median, synthetic_batch
 
 
@@ -142,8 +142,8 @@ def measure(
     dist.all_gather_object(hosts, socket.gethostname())
     models = {v: _ddp_model(cfg, v, crop=crop, device=device) for v in variants}
     first = next(iter(models.values())).module
-    data = synthetic_batch(batch=batch, crop=crop, num_classes=num_classes(first),
-                           device=device, seed=rank)  # fmt: skip
+    data = synthetic_batch(pipeline=train_pipeline(cfg), batch=batch, crop=crop,
+                           num_classes=num_classes(first), device=device, seed=rank)  # fmt: skip
     optims = {
         v: OptimWrapper(torch.optim.SGD(m.parameters(), lr=1e-4, momentum=0.9))
         for v, m in models.items()

@@ -7,11 +7,10 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 
+import numpy as np
 import torch
 import torch.nn as nn
 from mmengine.optim import OptimWrapper
-from mmengine.structures import PixelData
-from mmseg.structures import SegDataSample
 from torch.profiler import record_function
 
 from .profile import PHASE_PREFIX
@@ -36,18 +35,68 @@ def autocast(device: torch.device, bf16: bool):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
+# Pipeline steps that would change the benchmark's crop (resize, crop, pad): the
+# synthetic image already has the crop size; the benchmark times the model, not the
+# augmentation, so what a step *adds* (PIDNet's GenerateEdge: gt_edge_map) is what counts.
+_SIZE_ARGUMENTS = ("scale", "scale_factor", "crop_size", "ratio_range", "size", "size_divisor")
+
+
+def _synthetic_steps(pipeline) -> list[dict]:
+    """The config's training pipeline without its loading steps (the synthetic image and
+    label replace them) and without the steps that set a size."""
+    steps = []
+    for step in pipeline or ():
+        kind = str(step.get("type", ""))
+        if kind.startswith("Load") or any(key in step for key in _SIZE_ARGUMENTS):
+            continue
+        steps.append(dict(step))
+    return steps
+
+
 def synthetic_batch(
-    *, batch: int, crop: tuple[int, int], num_classes: int, device: torch.device, seed: int = 0
+    *,
+    pipeline,
+    batch: int,
+    crop: tuple[int, int],
+    num_classes: int,
+    device: torch.device,
+    seed: int = 0,
 ) -> dict:
-    """A training batch as the dataloader gives it (uint8 images, label maps)."""
-    gen = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for _ in range(batch):
-        inputs.append(torch.randint(0, 256, (3, *crop), dtype=torch.uint8, generator=gen))
-        sample = SegDataSample(metainfo=dict(img_shape=crop, ori_shape=crop, pad_shape=crop))
-        sample.gt_sem_seg = PixelData(data=torch.randint(0, num_classes, (1, *crop), generator=gen))
-        samples.append(sample.to(device))
-    return dict(inputs=[x.to(device) for x in inputs], data_samples=samples)
+    """A training batch as the config's dataloader gives it: a random uint8 image and
+    label map of ``crop`` per sample, through ``pipeline`` (the config's
+    ``train_dataloader.dataset.pipeline``) from its first step after loading, so that
+    every field its model's losses read is there (PIDNet's ``gt_edge_map``)."""
+    from mmcv.transforms import Compose
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import DefaultScope
+
+    gen = np.random.default_rng(seed)
+    with DefaultScope.overwrite_default_scope("mmseg"):
+        steps = Compose(_synthetic_steps(pipeline))
+        samples = []
+        for i in range(batch):
+            h, w = crop
+            results = dict(
+                img=gen.integers(0, 256, (h, w, 3), dtype=np.uint8),
+                gt_seg_map=gen.integers(0, num_classes, (h, w), dtype=np.uint8),
+                seg_fields=["gt_seg_map"],
+                img_path=f"synthetic_{i}.png",
+                seg_map_path=f"synthetic_{i}.png",
+                img_shape=(h, w),
+                ori_shape=(h, w),
+                reduce_zero_label=False,
+            )
+            samples.append(steps(results))
+    if not samples or "inputs" not in samples[0]:
+        raise ValueError(
+            "train_dataloader.dataset.pipeline does not end in PackSegInputs: the benchmark "
+            "needs the packed inputs and data samples it gives"
+        )
+    data = pseudo_collate(samples)
+    return dict(
+        inputs=[x.to(device) for x in data["inputs"]],
+        data_samples=[sample.to(device) for sample in data["data_samples"]],
+    )
 
 
 class TrainStep:

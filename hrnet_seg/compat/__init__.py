@@ -5,5 +5,10 @@ when the real thing is installed.
 """
 
 from .mmcv_ops import MissingCompiledOpError, install_mmcv_ext_standin
+from .mmseg_losses import fix_weighted_cross_entropy
 
-__all__ = ["MissingCompiledOpError", "install_mmcv_ext_standin"]
+__all__ = [
+    "MissingCompiledOpError",
+    "fix_weighted_cross_entropy",
+    "install_mmcv_ext_standin",
+]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import difflib
 import inspect
+import os
 import os.path as osp
 import re
 from collections.abc import Callable, Mapping
@@ -122,6 +123,23 @@ def _lookup(registry, type_name):
         return registry.get(type_name) if isinstance(type_name, str) else type_name
 
 
+def _require_scope_package(type_name: str, *, path: str) -> None:
+    """A type of another OpenMMLab package's scope (``mmdet.MSDeformAttnPixelDecoder``:
+    mmseg's Mask2Former) when that package is not installed: say which to install."""
+    import importlib.util
+
+    from mmengine.config.utils import MODULE2PACKAGE
+
+    scope = type_name.split(".")[0] if "." in type_name else None
+    if scope is None or scope == "mmseg" or importlib.util.find_spec(scope) is not None:
+        return
+    package = MODULE2PACKAGE.get(scope, scope)
+    raise ConfigError(
+        f"{path} is {type_name!r}, a class of {package}, which is not installed: "
+        f"`pip install {package}` (check with `pip install --dry-run` that it keeps your torch)."
+    )
+
+
 def check_types(cfg: Config) -> None:
     """Every ``type=`` in the config names a registered class."""
 
@@ -131,6 +149,7 @@ def check_types(cfg: Config) -> None:
             type_name = node.get("type")
             known_type = isinstance(type_name, str) and registry is not None
             if known_type and _lookup(registry, type_name) is None:
+                _require_scope_package(type_name, path=f"{path}.type")
                 known = list(registry.module_dict)
                 known += list(getattr(registry.parent, "module_dict", None) or {})
                 raise ConfigError(
@@ -325,8 +344,68 @@ def check_required(cfg: Config, *, path: str, keys: tuple[str, ...]) -> None:
         )
 
 
+PACKAGE_SEPARATOR = "::"  # mmengine's package scope: mmseg::pidnet/pidnet-s_...py
+
+
+def is_package_config(path: str) -> bool:
+    """``mmseg::pidnet/pidnet-s_...py``: a config shipped inside an installed package."""
+    return PACKAGE_SEPARATOR in str(path)
+
+
+def resolve_config_path(path: str) -> str:
+    """The file a config argument names: a path as given, or for mmengine's package
+    scope (``mmseg::pidnet/pidnet-s_2xb6-120k_1024x1024-cityscapes.py``) the file in the
+    installed package's ``.mim/configs``, found the way mmengine finds a ``_base_`` of
+    that form (never installing anything, unlike ``mmengine.hub.get_config``). Every
+    tool reads configs through :func:`read_config_file`, so this is the one place where
+    a package-scope path becomes a file."""
+    if not is_package_config(path):
+        return path
+    from mmengine.config.utils import _get_external_cfg_base_path, _get_package_and_cfg_path
+    from mmengine.utils import get_installed_path, is_installed
+
+    example = "mmseg::pidnet/pidnet-s_2xb6-120k_1024x1024-cityscapes.py"
+    try:
+        package, relative = _get_package_and_cfg_path(path)
+    except (ValueError, AssertionError):
+        raise ConfigError(
+            f"Config {path!r}: not a package config path; write PACKAGE::FOLDER/FILE.py, "
+            f"e.g. {example}."
+        ) from None
+    scope = path.split(PACKAGE_SEPARATOR)[0]
+    if not is_installed(package):
+        raise ConfigError(
+            f"Config {path!r} is in package {package!r}, which is not installed: "
+            f"`pip install {package}` (or give the config file's path)."
+        )
+    try:
+        return _get_external_cfg_base_path(get_installed_path(package), relative)
+    except FileNotFoundError:
+        folder = osp.join(get_installed_path(package), ".mim", "configs")
+        family = osp.join(folder, osp.dirname(relative))
+        near = (
+            _suggest(osp.basename(relative), sorted(os.listdir(family)))
+            if osp.isdir(family)
+            else _suggest(osp.dirname(relative), sorted(os.listdir(folder)))
+            if osp.isdir(folder)
+            else ""
+        )
+        raise ConfigError(
+            f"Config {path!r}: {scope} has no config {relative!r} (its configs are in "
+            f"{folder}).{near}"
+        ) from None
+
+
+def config_reference(path: str) -> str:
+    """How a job that starts in another directory names the config: a package-scope
+    path as it is, a file by its absolute path."""
+    return path if is_package_config(path) else osp.abspath(path)
+
+
 def read_config_file(path: str) -> Config:
-    """``Config.fromfile`` with the file's problems as one message naming it."""
+    """``Config.fromfile`` with the file's problems as one message naming it; ``path``
+    may be a package-scope path (:func:`resolve_config_path`)."""
+    path = resolve_config_path(path)
     if not osp.isfile(path):
         raise ConfigError(f"Config file not found: {path!r}. The zoo configs are in configs/.")
     if not path.endswith(CONFIG_SUFFIXES):
@@ -377,6 +456,56 @@ def load_config(
     return cfg
 
 
+# The metric every tool records (results.json, the console, the leaderboard); mmseg's
+# IoUMetric with iou_metrics=['mIoU'] gives the same figures (evaluation/metric.py).
+OUR_METRIC = "ConfusionMatrixMetric"
+_RECORD_HOOK = "RunRecordHook"  # every run leaves results.json (conventions, point 7)
+
+
+def _our_evaluator(key: str, evaluator) -> dict:
+    """``evaluator`` as our metric: an ``IoUMetric`` of mIoU becomes
+    ``ConfusionMatrixMetric`` with its ignore index, ``nan_to_num`` and prefix; anything
+    else (mDice, a list of metrics, CityscapesMetric) is named as an error, since the
+    record, the console and the leaderboard read mIoU, mAcc and aAcc from our metric."""
+    from mmseg.evaluation import IoUMetric
+
+    if isinstance(evaluator, Mapping):
+        kind = _lookup(_registry_for(key), evaluator.get("type"))
+        if kind is not None and kind.__name__ == OUR_METRIC:
+            return dict(evaluator)
+        metrics = evaluator.get("iou_metrics", ["mIoU"])
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+        if kind is IoUMetric and metrics == ["mIoU"] and not evaluator.get("format_only"):
+            kept = ("ignore_index", "nan_to_num", "prefix")
+            return dict(type=OUR_METRIC, **{k: evaluator[k] for k in kept if k in evaluator})
+    shown = evaluator.get("type") if isinstance(evaluator, Mapping) else evaluator
+    raise ConfigValueError(
+        f"{key} is {shown!r}: our tools evaluate with {OUR_METRIC} (mIoU, mAcc, aAcc: "
+        f"mmseg's IoUMetric(iou_metrics=['mIoU']) gives the same figures); set "
+        f"{key}=dict(type='{OUR_METRIC}'), or use mmseg's own tools for other metrics."
+    )
+
+
+def adopt_mmseg_config(cfg: Config) -> Config:
+    """What our tools need of any config, ours or mmseg's own
+    (``mmseg::pidnet/...py``): evaluation by our metric (an ``IoUMetric`` of mIoU is
+    swapped, anything else named), val / test samplers that do not pad with duplicate
+    images (our metric sums each image once across ranks), and the hook that writes
+    ``results.json``. Our configs already have all three; mmseg's get them here, so that
+    every tool, the record and the leaderboard treat both alike."""
+    for key in ("val_evaluator", "test_evaluator"):
+        if cfg.get(key):
+            cfg[key] = _our_evaluator(key, cfg[key])
+    for name in ("val_dataloader", "test_dataloader"):
+        sampler = (cfg.get(name) or {}).get("sampler")
+        if isinstance(sampler, Mapping) and sampler.get("type") == "DefaultSampler":
+            sampler["round_up"] = False
+    hooks = list(cfg.get("custom_hooks") or [])
+    if not any(isinstance(h, Mapping) and h.get("type") == _RECORD_HOOK for h in hooks):
+        cfg.custom_hooks = [*hooks, dict(type=_RECORD_HOOK)]
+    return cfg
+
+
 def configure(
     cfg: Config,
     *,
@@ -390,6 +519,7 @@ def configure(
     import torch
 
     options = options or TrainOptions()
+    adopt_mmseg_config(cfg)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -397,7 +527,10 @@ def configure(
         cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(config_path))[0])
     apply_data_root(cfg, cli_root=options.data_root)
     if options.no_pretrained:
-        cfg.model.backbone.pretrained = None
+        # Not every backbone takes the argument (DDRNet); DeepLabV3+ sets it on the model.
+        for node in (cfg.model, cfg.model.backbone):
+            if "pretrained" in node:
+                node.pretrained = None
         cfg.model.backbone.pop("init_cfg", None)
     if options.amp:
         if torch.cuda.is_available() and not torch.cuda.is_bf16_supported():

@@ -44,7 +44,10 @@ class TrainJob:
     wandb: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not osp.isabs(self.config) or not osp.isabs(self.work_dir):
+        from ..engine.config import config_reference
+
+        # config_reference: a package-scope config (mmseg::...) is found from anywhere.
+        if config_reference(self.config) != self.config or not osp.isabs(self.work_dir):
             raise ValueError(
                 f"config and work_dir must be absolute paths (the job may start in another "
                 f"directory), got config={self.config!r}, work_dir={self.work_dir!r}"

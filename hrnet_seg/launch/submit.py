@@ -64,6 +64,8 @@ def make_jobs(
     """One TrainJob per run. The seed is drawn here when not given, so that every
     restart of a run uses the same one; a resubmission into an earlier submission's
     folder reuses that run's seed, so that it resumes on the same data order."""
+    from ..engine.config import config_reference  # mmseg::... stays a package path
+
     earlier = _earlier_seeds(root)
     data_root = options.train.data_root
     data_root = osp.abspath(data_root) if data_root else None  # the job may start elsewhere
@@ -78,7 +80,7 @@ def make_jobs(
             wandb["group"] = group
         jobs.append(
             TrainJob(
-                config=osp.abspath(run.config),
+                config=config_reference(run.config),
                 work_dir=osp.abspath(work_dir),
                 cfg_options=dict(run.cfg_options),
                 options=replace(options.train, seed=seed, data_root=data_root),

@@ -105,6 +105,8 @@ class SweepSpec:
 def load_sweep_file(path: str) -> SweepSpec:
     import yaml
 
+    from ..engine.config import is_package_config
+
     if not osp.isfile(path):
         raise SweepSpecError(f"{path}: no such sweep file")
     try:
@@ -124,8 +126,10 @@ def load_sweep_file(path: str) -> SweepSpec:
     base = osp.dirname(osp.abspath(path))
     resolved = []
     for config in configs or []:
-        # Relative to the cwd (like the CLI) or else to the sweep file.
-        candidate = config if osp.exists(config) else osp.join(base, config)
+        # Relative to the cwd (like the CLI) or else to the sweep file; a package-scope
+        # path (mmseg::pidnet/...py) as it is.
+        local = osp.exists(config) or is_package_config(config)
+        candidate = config if local else osp.join(base, config)
         resolved.append(candidate)
     for key in ("grid", "cfg_options"):
         if not isinstance(data.get(key) or {}, dict):

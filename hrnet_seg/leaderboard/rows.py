@@ -48,7 +48,17 @@ _HEADS = {
     "FCNHead": "FCN",
     "OCRHead": "OCR",
     "HRNetV2OCRHead": "OCR",
+    # The peers' heads (configs/peers/), by the names of published_results.csv.
+    "PIDHead": "PIDNet",
+    "DDRHead": "DDRNet",
+    "SegformerHead": "SegFormer",
+    "DepthwiseSeparableASPPHead": "DeepLabV3+",
+    "Mask2FormerHead": "Mask2Former",
 }
+# Backbones that are ours (their presets name them); any other is named by its type,
+# or by the papers' name where published_results.csv uses one.
+_OUR_BACKBONES = ("HighResolutionNet", "LiteHighResolutionNet", "HighResolutionTransformer")
+_PEER_BACKBONES = {"MixVisionTransformer": "MiT", "ResNetV1c": "ResNet", "HRNet": "HRNetV2 (mmseg)"}
 
 
 class SkippedRunWarning(UserWarning):
@@ -152,8 +162,11 @@ def head_name(heads: Iterable[str] | None) -> str | None:
 def backbone_name(arch: str | None, backbone: str | None = None) -> str | None:
     """``W48`` -> ``HRNetV2-W48`` (the papers' name for the segmentation variant);
     Lite-HRNet's presets ``18`` / ``naive-18`` -> ``Lite-HRNet-18`` / ``Lite-HRNet-naive-18``;
-    HRFormer's ``S`` -> ``HRFormer-S`` (the official README's names)."""
+    HRFormer's ``S`` -> ``HRFormer-S`` (the official README's names); a peer's backbone by
+    its type (``PIDNet``) or the papers' name (``MixVisionTransformer`` -> ``MiT``)."""
     if not arch or arch == "custom":
+        if backbone and backbone not in _OUR_BACKBONES:
+            return _PEER_BACKBONES.get(backbone, backbone)
         return arch
     if backbone == "LiteHighResolutionNet":
         return f"Lite-HRNet-{arch}"

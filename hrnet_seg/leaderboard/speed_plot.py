@@ -21,7 +21,15 @@ from .label_layout import Box, place_labels
 from .render import iterations_text, sections
 from .rows import Row
 
-__all__ = ["PLOT_X", "PlotLabelWarning", "UnknownPlotAxisError", "figure", "plot"]
+__all__ = [
+    "PLOT_X",
+    "PlotLabelWarning",
+    "UnknownPlotAxisError",
+    "family",
+    "family_colours",
+    "figure",
+    "plot",
+]
 
 PLOT_X = {"fps": "inference fps (images/s)", "gflops": "GFLOPs (official: mult-adds / 1024^3)"}
 LABEL_GID = "point-label"  # every point's label carries it (the tests find them by it)
@@ -39,6 +47,28 @@ class UnknownPlotAxisError(UserError, ValueError):
 
 class PlotLabelWarning(UserWarning):
     """Some labels found no free spot: their points are plotted without them."""
+
+
+# One colour per model family (HRNet: ours and the published HRNet rows alike); the
+# marker says published (square) or ours (circle).
+HRNET_FAMILY = "HRNet"
+_FAMILY_COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange",
+                   "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "0.45")  # fmt: skip
+
+
+def family(row: Row) -> str:
+    """The row's model family: HRNet for every HRNet backbone (ours, Lite-HRNet, mmseg's,
+    the official code's), else the peer's name from its head (PIDNet, DDRNet, SegFormer,
+    DeepLabV3+), else its backbone."""
+    if "HRNet" in (row.backbone or ""):
+        return HRNET_FAMILY
+    return row.head or row.backbone or "other"
+
+
+def family_colours(rows: Sequence[Row]) -> dict[str, str]:
+    """Family -> colour, HRNet first (red, as ours always were), the rest by name."""
+    names = sorted({family(r) for r in rows}, key=lambda f: (f != HRNET_FAMILY, f))
+    return {name: _FAMILY_COLOURS[i % len(_FAMILY_COLOURS)] for i, name in enumerate(names)}
 
 
 def _score(row: Row) -> tuple[float | None, str]:
@@ -93,6 +123,7 @@ def _build(rows: Sequence[Row], x: str, height_scale: float):
     from matplotlib.lines import Line2D
 
     shown = [r for r in rows if _score(r)[0] is not None]
+    colours = family_colours(shown)
     bands = [(name, group, _panels(group, x)) for name, group in sections(shown)]
     # Wide enough for the band titles; tall enough to stack a crowded panel's labels.
     width = max([sum(6.0 if c else 3.6 for c, _ in panels) for *_, panels in bands] + [7.5])
@@ -118,14 +149,12 @@ def _build(rows: Sequence[Row], x: str, height_scale: float):
         margin = max(0.5, 0.12 * (high - low))
         for ax, (conditions, panel_rows) in zip(axes, panels):
             points = []
-            for reference, style in (
-                (True, dict(marker="s", color="0.55")),
-                (False, dict(marker="o", color="tab:red")),
-            ):
+            for reference, marker in ((True, "s"), (False, "o")):
                 for row in (r for r in panel_rows if r.is_reference == reference):
                     xv = getattr(row, x) if conditions else 0.0
                     points.append((row, xv, _score(row)[0]))
-                    ax.scatter([xv], [_score(row)[0]], s=(2 * _MARKER_PX * 72 / _DPI) ** 2, **style)
+                    ax.scatter([xv], [_score(row)[0]], s=(2 * _MARKER_PX * 72 / _DPI) ** 2,
+                               marker=marker, color=colours[family(row)])  # fmt: skip
             if conditions:
                 top = max(p[1] for p in points)
                 ax.set_xlim(0, top * 1.3 if top > 0 else 1)
@@ -140,28 +169,33 @@ def _build(rows: Sequence[Row], x: str, height_scale: float):
             ax.tick_params(labelsize=7)
             labelled.append((ax, points))
         axes[0].set_ylabel("mIoU (%)", fontsize=8)
+        kinds = [("s", "published", True), ("o", "ours", False)]
         handles = [
-            Line2D([], [], marker="s", color="0.55", linestyle="", label="published"),
-            Line2D([], [], marker="o", color="tab:red", linestyle="", label="ours"),
+            Line2D([], [], marker=m, color="0.3", markerfacecolor="none", linestyle="", label=t)
+            for m, t, reference in kinds
+            if any(r.is_reference == reference for r in group)
         ]
-        if not any(r.is_reference for r in group):
-            handles = handles[1:]
-        subfig.legend(handles=handles, loc="outside lower right", fontsize=7, ncols=2)
+        families = sorted({family(r) for r in group}, key=list(colours).index)
+        handles += [
+            Line2D([], [], marker="o", color=colours[f], linestyle="", label=f) for f in families
+        ]
+        subfig.legend(handles=handles, loc="outside lower right", fontsize=7,
+                      ncols=min(len(handles), 6))  # fmt: skip
     fig.canvas.draw()
     # The layout is final from here on: labels are placed in these pixel positions.
     fig.set_layout_engine("none")
-    unplaced = sum(_place(fig, ax, points) for ax, points in labelled)
+    unplaced = sum(_place(fig, ax, points, colours) for ax, points in labelled)
     return fig, unplaced
 
 
-def _place(fig, ax, points) -> int:
+def _place(fig, ax, points, colours: dict[str, str]) -> int:
     """Label every point of ``ax``; returns how many found no free spot."""
     renderer = fig.canvas.get_renderer()
     # Ours first (they are what the reader came for), then top to bottom.
     points = sorted(points, key=lambda p: (p[0].is_reference, -p[2]))
     pixels = [tuple(ax.transData.transform((xv, yv))) for _, xv, yv in points]
     styles = [
-        dict(fontsize=6.5, color="0.3") if row.is_reference else dict(fontsize=7, color="tab:red")
+        dict(fontsize=6.5 if row.is_reference else 7, color=colours[family(row)])
         for row, *_ in points
     ]
     sizes = []
@@ -223,7 +257,8 @@ def figure(rows: Sequence[Row], *, x: str = "fps"):
 def plot(rows: Sequence[Row], path: str | Path, *, x: str = "fps") -> Path:
     """A PNG of :func:`figure`: mIoU against ``x`` (``fps`` or ``gflops``), one band
     per section, one panel per set of measuring conditions, a strip for the rows
-    without ``x``; references as grey squares, our runs as red circles, every point
+    without ``x``; references as squares, our runs as circles, one colour per model
+    family (:func:`family`: HRNet red, each peer its own) with a legend, every point
     labelled."""
     fig = figure(rows, x=x)
     # The object API with an explicit Agg canvas: no pyplot, no global backend switch,

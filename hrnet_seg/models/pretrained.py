@@ -59,6 +59,12 @@ def require_pretrained_file(path: str, *, key: str = "model.backbone.pretrained"
     that says where to get the file and how to train from scratch instead."""
     if os.path.isfile(path):
         return path
+    if "://" in path:  # mmseg's configs name download URLs (open-mmlab://, https://)
+        raise PretrainedNotFoundError(
+            f"Pretrained checkpoint {path!r} ({key}) is a URL, and nothing is downloaded: "
+            f"fetch the file yourself and set `--cfg-options {key}=LOCAL_FILE`, or train "
+            "from scratch with `--no-pretrained`."
+        )
     raise PretrainedNotFoundError(
         f"Pretrained checkpoint not found: {path!r} ({key}, resolved from {os.getcwd()!r}). "
         f"Nothing is downloaded: get the official HRNet ImageNet weights ({README_PRETRAINED}) "
@@ -216,5 +222,7 @@ def check_pretrained_in_config(model_cfg: Mapping) -> None:
     key = "model.backbone.pretrained"
     if not path and isinstance(init_cfg, Mapping) and init_cfg.get("type") == "Pretrained":
         path, key = init_cfg.get("checkpoint"), "model.backbone.init_cfg.checkpoint"
+    if not path and model_cfg.get("pretrained"):  # mmseg's ResNet configs (DeepLabV3+)
+        path, key = model_cfg["pretrained"], "model.pretrained"
     if path:
         require_pretrained_file(path, key=key)

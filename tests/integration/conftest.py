@@ -32,6 +32,20 @@ def tiny_options(iters: int, *, checkpoint_every: int | None = None, workers: in
     }
 
 
+def small_crop_options(iters: int) -> list[str]:
+    """``--cfg-options`` for a Cityscapes config (ours or mmseg's: their pipelines have
+    the same steps at the same places) at the built-in data's size, 64x128, instead of
+    the zoo's scale, for ``iters`` iterations."""
+    tiny = tiny_options(iters) | {
+        "model.data_preprocessor.size": "(64,128)",
+        "train_dataloader.dataset.pipeline.2.scale": "(128,64)",  # RandomResize
+        "train_dataloader.dataset.pipeline.3.crop_size": "(64,128)",  # RandomCrop
+        "val_dataloader.dataset.pipeline.1.scale": "(128,64)",  # Resize
+        "test_dataloader.dataset.pipeline.1.scale": "(128,64)",
+    }
+    return [f"{k}={v}" for k, v in tiny.items()]
+
+
 def train(work_dir, data_root, *, iters, options=None, hooks=(), resume=None, amp=False, **kw):
     """Train the demo config in this process through the library, as tools/train.py does."""
     from hrnet_seg.engine import SegRunner

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.conftest import run_python
-from tests.integration.conftest import read_json, tiny_options
+from tests.integration.conftest import read_json, small_crop_options
 
 pytestmark = pytest.mark.slow
 
@@ -18,15 +18,7 @@ ITERS = 20
 
 
 def options() -> list[str]:
-    """20 iterations at the built-in data's size (64x128) instead of the zoo's scale."""
-    tiny = tiny_options(ITERS) | {
-        "model.data_preprocessor.size": "(64,128)",
-        "train_dataloader.dataset.pipeline.2.scale": "(128,64)",  # RandomResize
-        "train_dataloader.dataset.pipeline.3.crop_size": "(64,128)",  # RandomCrop
-        "val_dataloader.dataset.pipeline.1.scale": "(128,64)",  # Resize
-        "test_dataloader.dataset.pipeline.1.scale": "(128,64)",
-    }
-    return [f"{k}={v}" for k, v in tiny.items()]
+    return small_crop_options(ITERS)
 
 
 @pytest.fixture(scope="module")

@@ -198,3 +198,24 @@ def test_the_example_sweep_file(capsys):
     assert "#SBATCH --array=0-3%2" in text.splitlines()
     assert "# run hrnet_w48_cityscapes-lr0.005:" in text
     assert "# world size 4 (1 node(s) x 4 task(s))" in text
+
+
+def test_the_hrnet_vs_peers_sweep_file(capsys):
+    """HRNet and the peers' configs (thin leaves over mmseg's, package-scope bases) in one
+    grid: every config resolves and the sweep is one array of 8 runs."""
+    argv = ["--file", "slurm/sweeps/hrnet_vs_peers.yaml", "--gpus-per-node", "4",
+            "--work-dir-root", "/scratch/runs", "--dry-run"]  # fmt: skip
+    assert load_cli("sweep").main(argv) == 0
+    text = capsys.readouterr().out
+    assert "#SBATCH --array=0-7%4" in text.splitlines()
+    assert text.count("#SBATCH --array") == 1
+    assert "# run pidnet_s_cityscapes: " in text and "# run hrnet_w48_ocr_cityscapes: " in text
+    assert "/configs/peers/segformer_b0_cityscapes.py -> /scratch/runs/hrnet_vs_peers/" in text
+
+
+def test_a_package_scope_config_is_submitted_as_such(capsys):
+    argv = ["mmseg::pidnet/pidnet-s_2xb6-120k_1024x1024-cityscapes.py", "--gpus-per-node", "2",
+            "--work-dir-root", "/scratch/runs", "--dry-run"]  # fmt: skip
+    assert load_cli("submit").main(argv) == 0
+    text = capsys.readouterr().out
+    assert "# run pidnet-s_2xb6-120k_1024x1024-cityscapes: mmseg::pidnet/" in text

@@ -224,7 +224,8 @@ def test_reference_rows_match_the_shipped_csv():
     shipped = REPO / "hrnet_seg" / "leaderboard" / "published_results.csv"
     with shipped.open() as f:
         records = list(csv.DictReader(f))
-    assert len(rows) == len(records) == 32
+    # 30 HRNet rows, 2 HRFormer rows (issue 16), 10 of HRNet's peers (issue 14)
+    assert len(rows) == len(records) == 42
     assert all(r.is_reference and r.link.startswith("https://") for r in rows)
     for row, rec in zip(rows, records):
         assert (row.model, row.source, row.link) == (rec["model"], rec["source"], rec["url"])
@@ -247,6 +248,10 @@ def test_reference_rows_match_the_shipped_csv():
         "OCR",
         "HRFormer-B",
     )
+    # A peer's row: figures of mmseg's metafile.yaml (.mim/configs/pidnet).
+    pidnet_s = by_key[("mmsegmentation-1.2.2", "pidnet-s", "cityscapes", 120000)]
+    assert (pidnet_s.mIoU, pidnet_s.mIoU_ms_flip, pidnet_s.crop) == (78.74, 80.87, "1024x1024")
+    assert (pidnet_s.head, pidnet_s.backbone, pidnet_s.gpus) == ("PIDNet", "PIDNet-S", "2x A100")
 
 
 # --- ranking -------------------------------------------------------------------------
@@ -274,9 +279,10 @@ def test_rank_against_references(tmp_path):
     assert {r.dataset for r in ranked} == {"cityscapes"}
     mine = next(r for r in ranked if not r.is_reference)
     # Above fcn_hr48 80k (79.93), tied with HRFormer-S + OCR (80.0), below fcn_hr48 160k
-    # (80.65) and ten others.
-    assert mine.rank == 12
-    assert next(r for r in ranked if r.model == "hrt_small_ocr_v2").rank == 12
+    # (80.65), ten other HRNet / HRFormer rows and five peers: SegFormer-B5, PIDNet-L,
+    # Mask2Former-R50, PIDNet-M, DeepLabV3+-R50.
+    assert mine.rank == 17
+    assert next(r for r in ranked if r.model == "hrt_small_ocr_v2").rank == 17
     values = [r.mIoU for r in ranked]
     assert values == sorted(values, reverse=True)
 

@@ -192,3 +192,31 @@ def test_label_placement_keeps_labels_apart_and_inside():
     assert sum(p.leader for p in placed) >= 6
     # No room: None, never an overlap.
     assert place_labels([(5.0, 5.0)], [(50.0, 10.0)], bounds=Box(0, 0, 20, 20)) == [None]
+
+
+def test_hrnet_and_its_peers_are_families_with_a_legend(crowded):
+    """Issue 14: HRNet rows (ours and published) share one colour, each peer family has
+    its own, and each band's legend names the families it shows."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.colors import to_rgba
+
+    from hrnet_seg.leaderboard.speed_plot import family, family_colours
+
+    fig = figure(crowded, x="fps")
+    cityscapes = fig.subfigs[0]  # the real Cityscapes band: ours beside the papers
+    legend = {t.get_text() for t in cityscapes.legends[0].get_texts()}
+    peers = {"PIDNet", "DDRNet", "SegFormer", "DeepLabV3+", "Mask2Former"}
+    assert {"published", "ours", "HRNet"} | peers <= legend
+    rows = [r for r in crowded if r.section == "cityscapes"]
+    colours = family_colours(crowded)
+    assert len(set(colours.values())) == len(colours)  # one colour per family
+    checked = set()
+    for ax in cityscapes.axes:
+        for collection in (c for c in ax.collections if isinstance(c, PathCollection)):
+            y = collection.get_offsets()[0][1]
+            families = {family(r) for r in rows if y in (r.mIoU, r.mIoU_slide, r.mIoU_ms_flip)}
+            if len(families) == 1:  # a score no other family has: its colour is known
+                name = families.pop()
+                assert tuple(collection.get_facecolor()[0]) == to_rgba(colours[name]), name
+                checked.add(name)
+    assert {"HRNet"} | peers <= checked
