@@ -30,6 +30,38 @@ def dw_pw(in_channels: int, out_channels: int, *, norm_cfg: dict, stride: int) -
     ]
 
 
+def separable_fuse_layers(channels, *, norm_cfg: dict) -> nn.ModuleList:
+    """The fusion layers of Lite-HRNet and HRFormer (both official codes build the same):
+    branch j into branch i by a 1x1 conv + norm + nearest upsampling (j > i), or by
+    ``i - j`` stride-2 depthwise-separable steps with a ReLU between them (j < i); ``None``
+    on the diagonal. HRNet's own fusion (:class:`HighResolutionModule`) downsamples with
+    full 3x3 convs instead; the summing of the terms stays in each module's forward."""
+    rows = []
+    for i in range(len(channels)):
+        row: list[nn.Module | None] = []
+        for j in range(len(channels)):
+            if j > i:
+                row.append(
+                    nn.Sequential(
+                        nn.Conv2d(channels[j], channels[i], 1, bias=False),
+                        make_norm(norm_cfg, channels[i]),
+                        nn.Upsample(scale_factor=2 ** (j - i), mode="nearest"),
+                    )
+                )
+            elif j == i:
+                row.append(None)
+            else:
+                steps = []
+                for k in range(i - j):
+                    last = k == i - j - 1
+                    out = channels[i] if last else channels[j]
+                    layers = dw_pw(channels[j], out, norm_cfg=norm_cfg, stride=2)
+                    steps.append(nn.Sequential(*layers, *([] if last else [nn.ReLU(True)])))
+                row.append(nn.Sequential(*steps))
+        rows.append(nn.ModuleList(row))
+    return nn.ModuleList(rows)
+
+
 def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
 

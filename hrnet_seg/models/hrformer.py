@@ -45,7 +45,7 @@ from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .blocks import Bottleneck, dw_pw, make_blocks, make_norm
+from .blocks import Bottleneck, make_blocks, make_norm, separable_fuse_layers
 from .hrnet import make_transition
 from .pretrained import load_backbone_weights, require_pretrained_file
 from .tracing import is_tracing
@@ -378,31 +378,7 @@ class HRFormerModule(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def _make_fuse_layers(self, norm_cfg: dict) -> nn.ModuleList:
-        channels = self.out_channels
-        rows = []
-        for i in range(self.num_branches):
-            row: list[nn.Module | None] = []
-            for j in range(self.num_branches):
-                if j > i:
-                    row.append(
-                        nn.Sequential(
-                            nn.Conv2d(channels[j], channels[i], 1, bias=False),
-                            make_norm(norm_cfg, channels[i]),
-                            nn.Upsample(scale_factor=2 ** (j - i), mode="nearest"),
-                        )
-                    )
-                elif j == i:
-                    row.append(None)
-                else:
-                    steps = []
-                    for k in range(i - j):
-                        last = k == i - j - 1
-                        out = channels[i] if last else channels[j]
-                        layers = dw_pw(channels[j], out, norm_cfg=norm_cfg, stride=2)
-                        steps.append(nn.Sequential(*layers, *([] if last else [nn.ReLU()])))
-                    row.append(nn.Sequential(*steps))
-            rows.append(nn.ModuleList(row))
-        return nn.ModuleList(rows)
+        return separable_fuse_layers(self.out_channels, norm_cfg=norm_cfg)
 
     def forward(self, x: list[torch.Tensor]) -> list[torch.Tensor]:
         x = [branch(t) for branch, t in zip(self.branches, x)]

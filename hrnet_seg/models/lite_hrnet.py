@@ -36,7 +36,7 @@ from mmseg.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .blocks import dw_pw as _dw_pw
-from .blocks import make_norm
+from .blocks import separable_fuse_layers
 from .pretrained import load_backbone_weights, require_pretrained_file
 
 #: Branch kinds (the official ``module_type``): ShuffleNet V2 units or channel weighting.
@@ -374,31 +374,7 @@ class LiteHRModule(nn.Module):
         self.relu = nn.ReLU()
 
     def _make_fuse_layers(self, norm_cfg: dict) -> nn.ModuleList:
-        channels = self.in_channels
-        rows = []
-        for i in range(self.num_branches):
-            row: list[nn.Module | None] = []
-            for j in range(self.num_branches):
-                if j > i:
-                    row.append(
-                        nn.Sequential(
-                            nn.Conv2d(channels[j], channels[i], 1, bias=False),
-                            make_norm(norm_cfg, channels[i]),
-                            nn.Upsample(scale_factor=2 ** (j - i), mode="nearest"),
-                        )
-                    )
-                elif j == i:
-                    row.append(None)
-                else:
-                    steps = []
-                    for k in range(i - j):
-                        last = k == i - j - 1
-                        out = channels[i] if last else channels[j]
-                        layers = _dw_pw(channels[j], out, norm_cfg=norm_cfg, stride=2)
-                        steps.append(nn.Sequential(*layers, *([] if last else [nn.ReLU(True)])))
-                    row.append(nn.Sequential(*steps))
-            rows.append(nn.ModuleList(row))
-        return nn.ModuleList(rows)
+        return separable_fuse_layers(self.in_channels, norm_cfg=norm_cfg)
 
     def forward(self, x: list[torch.Tensor]) -> list[torch.Tensor]:
         if self.module_type == "LITE":
