@@ -19,6 +19,7 @@ import logging
 import os
 import os.path as osp
 import shutil
+import time
 import weakref
 
 import torch
@@ -296,4 +297,9 @@ def close_distributed() -> None:
         if is_model_wrapper(runner.model):
             runner.model = runner.model.module
     gc.collect()
+    # gloo's worker threads free each finished collective, which takes the GIL when it
+    # holds Python tensors, and the group's destructor joins those threads while this
+    # thread holds the GIL: a deadlock if one is still freeing (seen as a hung 2-rank
+    # test under load). Sleeping releases the GIL for them to finish first.
+    time.sleep(0.05)
     dist.destroy_process_group()

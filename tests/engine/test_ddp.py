@@ -16,6 +16,7 @@ from mmengine.config import Config
 
 from hrnet_seg.engine import ddp
 from hrnet_seg.engine.config import preflight_train
+from hrnet_seg.engine.runner import close_distributed
 from tests.conftest import HANG_GUARD_S, free_port
 
 
@@ -60,7 +61,11 @@ def _ddp_main(rank, port, out_dir):
         with open(f"{out_dir}/rank{rank}.pkl", "wb") as f:
             pickle.dump(records, f)
     finally:
-        torch_dist.destroy_process_group()
+        # The DDP reducer holds the group: freed after destroy_process_group (when this
+        # function returns), it runs the group's destructor holding the GIL, which can
+        # deadlock with gloo's threads (a hang seen under load). Free it first.
+        model = None  # noqa: F841
+        close_distributed()
 
 
 def _reference_grads() -> list[torch.Tensor]:
