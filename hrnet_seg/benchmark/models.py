@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
+from ..errors import ConfigValueError
 from ..models import build_segmentor, resolve_arch
 from ..utils.quiet import init_weights_quietly
 
@@ -48,6 +49,14 @@ def model_config(
     backbone.pop("init_cfg", None)
     _plain_bn(model)
     if reference:
+        if backbone.get("type") != "HighResolutionNet":
+            # mmseg has HRNet, not Lite-HRNet or HRFormer; a peer config is mmseg's own.
+            raise ConfigValueError(
+                f"--vs-mmseg times our HRNet against mmseg's own HRNet, and this config's "
+                f"backbone is {backbone.get('type')!r}, which has no mmseg counterpart to "
+                "compare with (a peer config already is mmseg's model): run without "
+                "--vs-mmseg, or use --suite peers to time it beside HRNet"
+            )
         model["backbone"] = dict(
             type="HRNet",
             extra=resolve_arch(backbone["arch"]).to_mmseg_extra(),
