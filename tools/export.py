@@ -19,18 +19,8 @@ import hrnet_seg  # noqa: F401  (mmcv-lite compatibility; registers our modules)
 from hrnet_seg.errors import run_tool
 
 
-def _size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 32:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 32, got {text!r}")
-    return value
-
-
 def parse_args(argv=None) -> argparse.Namespace:
-    from hrnet_seg.engine.cli import add_cfg_options_arg
+    from hrnet_seg.engine.cli import add_cfg_options_arg, int_at_least
 
     parser = argparse.ArgumentParser(description="Export a segmentor to ONNX")
     parser.add_argument("config", help="config file (the one the checkpoint was trained with)")
@@ -40,7 +30,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--argmax", action="store_true", help="output the label map instead of the logits"
     )
     parser.add_argument(
-        "--static", nargs=2, type=_size, metavar=("H", "W"), help="fixed input size"
+        "--static", nargs=2, type=int_at_least(32), metavar=("H", "W"), help="fixed input size"
     )
     parser.add_argument(
         "--check",
@@ -57,11 +47,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not args.out.endswith(".onnx"):
         parser.error(f"--out: expected a path ending in .onnx, got {args.out!r}")
-    try:
-        args.check_sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.check_sizes]
-        assert all(len(s) == 2 and min(s) >= 32 for s in args.check_sizes)
-    except (ValueError, AssertionError):
-        parser.error(f"--check-sizes: expected HxW with H, W >= 32, got {args.check_sizes}")
+    sizes = []
+    for text in args.check_sizes:
+        parts = text.lower().split("x")
+        if len(parts) != 2 or not all(p.isdigit() and int(p) >= 32 for p in parts):
+            parser.error(f"--check-sizes: expected HxW with H, W >= 32, got {text!r}")
+        sizes.append((int(parts[0]), int(parts[1])))
+    args.check_sizes = sizes
     if args.check and args.argmax:
         parser.error("--check compares logits: export without --argmax to check parity")
     return args

@@ -18,19 +18,9 @@ import hrnet_seg  # noqa: F401  (mmcv-lite compatibility; registers our modules)
 from hrnet_seg.errors import run_tool
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     from hrnet_seg.deploy.model import MODES
-    from hrnet_seg.engine.cli import add_cfg_options_arg
+    from hrnet_seg.engine.cli import add_cfg_options_arg, int_at_least
 
     parser = argparse.ArgumentParser(description="Segment images, folders and videos")
     parser.add_argument("inputs", nargs="+", help="image files, folders (recursive), videos")
@@ -44,7 +34,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--official-ids", action="store_true", help="label PNGs in the benchmark's ids"
     )
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 (checkpoint)")
-    parser.add_argument("--batch-size", type=_positive, default=4, help="images per batch")
+    parser.add_argument("--batch-size", type=int_at_least(1), default=4, help="images per batch")
     add_cfg_options_arg(parser)
     args = parser.parse_args(argv)
     if args.onnx and args.checkpoint:

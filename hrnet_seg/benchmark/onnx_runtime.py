@@ -17,10 +17,7 @@ import torch
 import torch.nn as nn
 
 from ..deploy.graph import INPUT_NAME, InferenceGraph
-from ..deploy.onnx import require, trace_to_onnx
-
-# ImageNet statistics, as every zoo config normalises (the values do not change speed).
-_MEAN, _STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
+from ..deploy.onnx import align_corners_of, require, trace_to_onnx
 
 
 def providers_for(device: torch.device) -> list[str]:
@@ -48,7 +45,15 @@ class OrtInference:
         ort = require("onnxruntime")
         model = copy.deepcopy(segmentor).to("cpu").float().eval()
         model = model.to(memory_format=torch.contiguous_format)
-        graph = InferenceGraph(model, mean=_MEAN, std=_STD, align_corners=False).eval()
+        # The model's own normalisation (the graph takes RGB; mmseg's preprocessor stores
+        # its statistics in the order it normalises in) and its head's align_corners.
+        pre = model.data_preprocessor
+        mean, std = pre.mean.flatten().tolist(), pre.std.flatten().tolist()
+        if not pre.channel_conversion:
+            mean, std = mean[::-1], std[::-1]
+        graph = InferenceGraph(
+            model, mean=mean, std=std, align_corners=align_corners_of(model)
+        ).eval()
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "model.onnx")
             trace_to_onnx(graph, path)

@@ -20,6 +20,10 @@ FORMAT_VERSION = "1"
 PREFIX = "hrnet_seg."
 # The pipeline steps that read files or pack tensors; the rest (resizes) is what
 # happens to an image between decoding and the model.
+# The steps a model file may ask for, by exact name. mmengine's registry imports any
+# dotted type ("os.system") it is given: a step named in a file from a stranger must be
+# one of these resizes, or loading the model would run the file's choice of code.
+SAFE_STEPS = ("Resize", "ResizeToMultiple", "ResizeShortestEdge")
 _IO_STEPS = ("LoadImageFromFile", "LoadImageFromNDArray", "LoadAnnotations", "PackSegInputs")
 
 
@@ -66,6 +70,13 @@ def preprocessing(cfg: Config) -> dict:
         mean, std = mean[::-1], std[::-1]
     steps = [dict(step) for step in cfg.test_dataloader.dataset.pipeline]
     resize = [s for s in steps if s.get("type") not in _IO_STEPS]
+    unsafe = [s.get("type") for s in resize if s.get("type") not in SAFE_STEPS]
+    if unsafe:
+        raise DeployError(
+            f"test_dataloader.dataset.pipeline: {unsafe} cannot go into an exported model, "
+            f"which may ask only for {', '.join(SAFE_STEPS)} before the model (a model file "
+            "must not name code to run); use those in the config's test pipeline"
+        )
     # Sliding windows are the training crop, by engine.config.configure_test's rule.
     crop = list(pre.get("size") or (512, 1024))
     return dict(mean=mean, std=std, test_pipeline=resize, crop_size=crop)
@@ -132,10 +143,44 @@ def read_metadata(props: Mapping[str, str], *, path: str) -> dict:
         for key in _JSON_KEYS:
             parsed[key] = json.loads(values[key])
         parsed["num_classes"] = int(values["num_classes"])
+        _check_types(parsed)
         parsed["test_pipeline"] = [_tuples(step) for step in parsed["test_pipeline"]]
-    except (KeyError, ValueError) as exc:
-        raise DeployError(f"{path}: metadata '{PREFIX}{exc}' is missing or unreadable") from None
+    except KeyError as exc:
+        raise DeployError(f"{path}: metadata '{PREFIX}{exc.args[0]}' is missing") from None
+    except ValueError as exc:
+        raise DeployError(f"{path}: metadata unreadable: {exc}") from None
     return parsed
+
+
+def _check_types(meta: dict) -> None:
+    """A model file is input like any other: metadata of the wrong shape is named here,
+    not met as a traceback where it is used (ValueError -> :class:`DeployError`)."""
+
+    def numbers(value, n):
+        return (
+            isinstance(value, list)
+            and len(value) == n
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        )
+
+    checks = {
+        "classes": isinstance(meta["classes"], list)
+        and all(isinstance(c, str) for c in meta["classes"])
+        and len(meta["classes"]) == meta["num_classes"] > 0,
+        "palette": isinstance(meta["palette"], list)
+        and len(meta["palette"]) == meta["num_classes"]
+        and all(numbers(c, 3) and all(0 <= v <= 255 for v in c) for c in meta["palette"]),
+        "mean": numbers(meta["mean"], 3),
+        "std": numbers(meta["std"], 3) and all(v > 0 for v in meta["std"]),
+        "align_corners": isinstance(meta["align_corners"], bool),
+        "crop_size": numbers(meta["crop_size"], 2) and all(v >= 1 for v in meta["crop_size"]),
+        "test_pipeline": isinstance(meta["test_pipeline"], list)
+        and all(isinstance(t, dict) and t.get("type") in SAFE_STEPS for t in meta["test_pipeline"]),
+        "output": meta["output"] in (LOGITS_NAME, LABELS_NAME),
+    }
+    for key, ok in checks.items():
+        if not ok:
+            raise ValueError(f"'{PREFIX}{key}' = {meta[key]!r} is not what tools/export.py writes")
 
 
 def _tuples(value):

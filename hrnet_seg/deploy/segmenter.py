@@ -123,6 +123,13 @@ class Segmenter:
         self.batch_size = batch_size
         self._steps = [dict(type="LoadImageFromFile"), *meta["test_pipeline"]]
         self._pipelines = {}
+        try:  # the steps come from the file: build them now, so a bad one is named here
+            self._pipelines["file"] = _compose(self._steps)
+        except Exception as exc:  # the registry's KeyError, a transform's TypeError
+            raise DeployError(
+                f"{path}: its test pipeline {meta['test_pipeline']!r} cannot be built "
+                f"({type(exc).__name__}: {exc}); export the model again with tools/export.py"
+            ) from None
         return self
 
     # -- prediction ---------------------------------------------------------------
@@ -176,7 +183,8 @@ class Segmenter:
         try:
             out = self._pipelines[pipeline](data)
         except Exception as exc:  # the decoder's own errors
-            raise DeployError(f"Cannot read image {name!r}: {exc}") from None
+            reason = " ".join(str(exc).split())  # cv2's messages run over several lines
+            raise DeployError(f"Cannot read image {name!r}: {reason}") from None
         if out is None:
             raise DeployError(f"Cannot read image {name!r}: not a decodable image")
         return out

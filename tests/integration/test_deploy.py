@@ -235,3 +235,29 @@ def test_a_file_that_is_not_an_exported_model_is_refused(demo_root, tmp_path):
                         "--out", str(tmp_path / "out"))  # fmt: skip
     assert result.returncode == 2 and "Cannot load ONNX model" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_model_file_cannot_name_code_to_run(onnx_model, tmp_path):
+    """mmengine's registry imports any dotted type it is given: a crafted model whose
+    metadata asks for ``os.system`` as a pipeline step is refused before anything is
+    built (before the fix it ran the command)."""
+    import json
+
+    import onnx
+
+    from hrnet_seg import Segmenter
+    from hrnet_seg.deploy import DeployError
+
+    marker = tmp_path / "ran"
+    model = onnx.load(onnx_model)
+    props = {p.key: p.value for p in model.metadata_props}
+    props["hrnet_seg.test_pipeline"] = json.dumps(
+        [{"type": "os.system", "command": f"touch {marker}"}]
+    )
+    del model.metadata_props[:]
+    onnx.helper.set_model_props(model, props)
+    crafted = tmp_path / "crafted.onnx"
+    onnx.save(model, str(crafted))
+    with pytest.raises(DeployError, match="test_pipeline.*is not what tools/export.py writes"):
+        Segmenter.from_onnx(str(crafted))
+    assert not marker.exists()
